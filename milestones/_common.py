@@ -1,0 +1,100 @@
+"""What every milestone script shares: arguments, data root, timing, results files.
+
+A milestone is a script `milestones/mYYYY_<name>.py` with a `main(argv)` that
+returns an exit code. It prints its story and history, measures its result,
+and writes the measured numbers to a JSON results file:
+`milestones/results/<id>.json` for full runs (committed, linked from the
+README) and `milestones/results/quick/<id>.json` for quick runs (ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def parser(milestone_id: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"milestone {milestone_id}", description=description)
+    p.add_argument("--quick", action="store_true",
+                   help="a fast run on a few hundred samples (or generated data) for CI")
+    p.add_argument("--data", type=Path, default=None,
+                   help="data root (default: $TINYTORCH_DATA, else the per-user cache)")
+    p.add_argument("--results", type=Path, default=None,
+                   help="where to write the JSON results (default: milestones/results/)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="where to save trained weights (default: runs/<id>/ in the cwd)")
+    p.add_argument("--seed", type=int, default=0)
+    return p
+
+
+def data_root(arg: Path | None) -> Path | None:
+    """The data root from --data or TINYTORCH_DATA; None means 'use the default cache'."""
+    if arg is not None:
+        return arg
+    env = os.environ.get("TINYTORCH_DATA")
+    return Path(env) if env else None
+
+
+def weights_dir(milestone_id: str, arg: Path | None) -> Path:
+    d = arg if arg is not None else Path.cwd() / "runs" / milestone_id
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def write_results(milestone_id: str, quick: bool, results: dict[str, Any],
+                  path: Path | None = None) -> Path:
+    """Write measured `results` (plus when/where) as JSON and return the path."""
+    if path is None:
+        base = HERE / "results" / ("quick" if quick else "")
+        path = base / f"{milestone_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "milestone": milestone_id,
+        "quick": quick,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **results,
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    tmp.replace(path)
+    print(f"results written to {path}")
+    return path
+
+
+@contextmanager
+def timed() -> Iterator[dict[str, float]]:
+    """`with timed() as t: ...` then `t['seconds']`."""
+    box: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        yield box
+    finally:
+        box["seconds"] = time.perf_counter() - start
+
+
+def banner(title: str, story: str) -> None:
+    print("=" * 72)
+    print(title)
+    print("=" * 72)
+    print(story.strip())
+    print()

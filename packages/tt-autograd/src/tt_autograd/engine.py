@@ -1,0 +1,174 @@
+"""Reverse-mode automatic differentiation over the graph that tensors record.
+
+Each recorded operation becomes a `Node`: the rule that maps the output's
+gradient to its inputs' gradients, the inputs, and what the rule saved. The
+engine orders nodes with an iterative depth-first search (no recursion, so a
+100,000-op chain is fine), then walks them once in reverse, summing gradients
+per node and accumulating them into the leaves' `.grad`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from tt_tensor import Tensor
+
+Array: TypeAlias = npt.NDArray[Any]
+Grads: TypeAlias = Sequence[Array | None]
+Rule: TypeAlias = Callable[["Node", Array], Grads]
+
+
+class Node:
+    """One recorded operation: `rule(node, grad_out)` returns one gradient per input."""
+
+    __slots__ = ("inputs", "name", "out", "out_shape", "rule", "saved")
+
+    def __init__(
+        self, name: str, rule: Rule, inputs: tuple[Tensor, ...], saved: dict[str, Any],
+        out: Tensor,
+    ) -> None:
+        self.name = name
+        self.rule = rule
+        self.inputs = inputs
+        self.saved = saved
+        self.out_shape = out.shape
+        self.out: weakref.ref[Tensor] = weakref.ref(out)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+
+class _Engine:
+    """The engine registered with `tt_tensor.extension`."""
+
+    def __init__(self, rules: dict[str, Rule]) -> None:
+        self.rules = rules
+        self.grad_enabled = True
+
+    def record(
+        self, op: str, out: Tensor, inputs: tuple[Tensor, ...], saved: dict[str, Any]
+    ) -> None:
+        try:
+            rule = self.rules[op]
+        except KeyError:
+            raise RuntimeError(f"tt-autograd has no gradient rule for operation {op!r}") from None
+        saved["out"] = out.data
+        out.grad_fn = Node(op, rule, inputs, saved, out)
+        out.requires_grad = True
+
+    def backward(self, tensor: Tensor, gradient: Tensor | None, retain_graph: bool) -> None:
+        run_backward([tensor], [gradient], retain_graph, accumulate=True)
+
+
+def _topological(roots: list[Node]) -> list[Node]:
+    """Nodes reachable from `roots`, each after every node that consumes it."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for t in node.inputs:
+            fn = t.grad_fn
+            if fn is not None and id(fn) not in seen:
+                stack.append((fn, False))
+    order.reverse()
+    return order
+
+
+def _accumulate_leaf(t: Tensor, g: Array) -> None:
+    if t.grad is None:
+        t.grad = Tensor(g.astype(t.data.dtype, copy=True))
+    else:
+        t.grad.data = t.grad.data + g
+
+
+def run_backward(
+    outputs: Sequence[Tensor],
+    grad_outputs: Sequence[Tensor | None],
+    retain_graph: bool,
+    accumulate: bool,
+    capture: Sequence[Tensor] = (),
+) -> dict[int, Array]:
+    """Propagate from `outputs`; accumulate into leaves' `.grad` and/or capture grads.
+
+    Returns the gradients of the `capture` tensors keyed by `id(tensor)`.
+    """
+    captured: dict[int, Array] = {}
+    leaf_targets = {id(t) for t in capture if t.grad_fn is None}
+    node_targets = {id(t.grad_fn): t for t in capture if t.grad_fn is not None}
+    pending: dict[int, Array] = {}
+    roots: list[Node] = []
+    for out, g in zip(outputs, grad_outputs, strict=True):
+        if g is None:
+            if out.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, got shape "
+                    f"{out.shape}: pass a gradient tensor of that shape"
+                )
+            garr = np.ones_like(out.data)
+        else:
+            garr = np.asarray(g.data, dtype=out.data.dtype)
+            if garr.shape != out.shape:
+                raise RuntimeError(
+                    f"gradient has shape {garr.shape} but the output has shape {out.shape}"
+                )
+        if out.grad_fn is None:  # a leaf: its gradient is the seed itself
+            if id(out) in leaf_targets:
+                captured[id(out)] = captured.get(id(out), 0) + garr
+            if accumulate:
+                _accumulate_leaf(out, garr)
+            continue
+        key = id(out.grad_fn)
+        pending[key] = pending[key] + garr if key in pending else garr
+        roots.append(out.grad_fn)
+
+    for node in _topological(roots):
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        if node.saved is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Specify retain_graph=True on the "
+                "first backward() call if you need to backward through the graph again."
+            )
+        if id(node) in node_targets:
+            captured[id(node_targets[id(node)])] = g
+        out = node.out()
+        if accumulate and out is not None and out._retain:
+            _accumulate_leaf(out, g)
+        grads = node.rule(node, g)
+        for t, gi in zip(node.inputs, grads, strict=True):
+            if gi is None or not t.requires_grad:
+                continue
+            if gi.shape != t.shape:
+                raise RuntimeError(
+                    f"gradient rule of {node.name} returned shape {gi.shape} for an input of "
+                    f"shape {t.shape}"
+                )
+            fn = t.grad_fn
+            if fn is None:
+                if id(t) in leaf_targets:
+                    prev = captured.get(id(t))
+                    captured[id(t)] = gi.copy() if prev is None else prev + gi
+                if accumulate:
+                    _accumulate_leaf(t, gi)
+            else:
+                key = id(fn)
+                prev = pending.get(key)
+                pending[key] = gi if prev is None else prev + gi
+        if not retain_graph:
+            node.saved = None  # type: ignore[assignment]
+            node.inputs = ()
+    return captured
