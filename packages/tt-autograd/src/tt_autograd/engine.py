@@ -28,7 +28,11 @@ class Node:
     __slots__ = ("inputs", "name", "out", "out_shape", "rule", "saved")
 
     def __init__(
-        self, name: str, rule: Rule, inputs: tuple[Tensor, ...], saved: dict[str, Any],
+        self,
+        name: str,
+        rule: Rule,
+        inputs: tuple[Tensor, ...],
+        saved: dict[str, Any],
         out: Tensor,
     ) -> None:
         self.name = name
@@ -109,8 +113,8 @@ def run_backward(
     node_targets = {id(t.grad_fn): t for t in capture if t.grad_fn is not None}
     pending: dict[int, Array] = {}
     roots: list[Node] = []
-    for out, g in zip(outputs, grad_outputs, strict=True):
-        if g is None:
+    for out, seed in zip(outputs, grad_outputs, strict=True):
+        if seed is None:
             if out.data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, got shape "
@@ -118,14 +122,15 @@ def run_backward(
                 )
             garr = np.ones_like(out.data)
         else:
-            garr = np.asarray(g.data, dtype=out.data.dtype)
+            garr = np.asarray(seed.data, dtype=out.data.dtype)
             if garr.shape != out.shape:
                 raise RuntimeError(
                     f"gradient has shape {garr.shape} but the output has shape {out.shape}"
                 )
         if out.grad_fn is None:  # a leaf: its gradient is the seed itself
             if id(out) in leaf_targets:
-                captured[id(out)] = captured.get(id(out), 0) + garr
+                prev_seed = captured.get(id(out))
+                captured[id(out)] = garr if prev_seed is None else prev_seed + garr
             if accumulate:
                 _accumulate_leaf(out, garr)
             continue
@@ -145,9 +150,9 @@ def run_backward(
             )
         if id(node) in node_targets:
             captured[id(node_targets[id(node)])] = g
-        out = node.out()
-        if accumulate and out is not None and out._retain:
-            _accumulate_leaf(out, g)
+        produced = node.out()
+        if accumulate and produced is not None and produced._retain:
+            _accumulate_leaf(produced, g)
         grads = node.rule(node, g)
         for t, gi in zip(node.inputs, grads, strict=True):
             if gi is None or not t.requires_grad:

@@ -91,8 +91,13 @@ class Function:
         if enabled and any(ctx.needs_input_grad):
             positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
             inputs = tuple(args[i] for i in positions)
-            node = Node(cls.__name__, _function_rule, inputs,
-                        {"cls": cls, "ctx": ctx, "positions": positions, "n_args": len(args)}, out)
+            node = Node(
+                cls.__name__,
+                _function_rule,
+                inputs,
+                {"cls": cls, "ctx": ctx, "positions": positions, "n_args": len(args)},
+                out,
+            )
             out.grad_fn = node
             out.requires_grad = True
         return out

@@ -30,21 +30,21 @@ class _GradMode(ContextDecorator):
         _engine().grad_enabled = self.prev.pop()
 
 
-class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
+class no_grad(_GradMode):
     """Record nothing inside this block (inference, optimizer updates)."""
 
     def __init__(self) -> None:
         super().__init__(False)
 
 
-class enable_grad(_GradMode):  # noqa: N801 - PyTorch's name
+class enable_grad(_GradMode):
     """Record again inside a `no_grad` block."""
 
     def __init__(self) -> None:
         super().__init__(True)
 
 
-class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
+class set_grad_enabled(_GradMode):
     def __init__(self, mode: bool) -> None:
         super().__init__(mode)
 

@@ -8,6 +8,7 @@ pass is undone by `unbroadcast`, which sums over the broadcast dimensions.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from .engine import Array, Grads, Node, Rule
 RULES: dict[str, Rule] = {}
 
 
-def rule(name: str) -> Any:
+def rule(name: str) -> Callable[[Rule], Rule]:
     def register(fn: Rule) -> Rule:
         RULES[name] = fn
         return fn
@@ -175,11 +176,11 @@ def _matmul(node: Node, g: Array) -> Grads:
     a, b = _x(node, 0), _x(node, 1)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
-    g2 = g
-    if a.ndim == 1:
-        g2 = np.expand_dims(g2, -2)
-    if b.ndim == 1:
-        g2 = np.expand_dims(g2, -1)
+    if a.ndim == 1 and b.ndim == 1:
+        g2 = g.reshape(1, 1)
+    else:
+        g2 = np.expand_dims(g, -2) if a.ndim == 1 else g
+        g2 = np.expand_dims(g2, -1) if b.ndim == 1 else g2
     ga = gb = None
     if node.inputs[0].requires_grad:
         ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
@@ -269,9 +270,7 @@ def _expand(node: Node, g: Array) -> Grads:
 def _is_basic(key: Any) -> bool:
     """Basic indexing (ints, slices, None, ...) selects each element at most once."""
     items = key if isinstance(key, tuple) else (key,)
-    return all(
-        k is None or k is Ellipsis or isinstance(k, int | slice | np.integer) for k in items
-    )
+    return all(k is None or k is Ellipsis or isinstance(k, int | slice | np.integer) for k in items)
 
 
 @rule("getitem")

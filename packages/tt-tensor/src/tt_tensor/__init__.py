@@ -27,7 +27,14 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .serialization import atomic_write_bytes, load_file, load_metadata, load_tensors, save, save_tensors
+from .serialization import (
+    atomic_write_bytes,
+    load_file,
+    load_metadata,
+    load_tensors,
+    save,
+    save_tensors,
+)
 from .tensor import (
     MinMax,
     Tensor,

@@ -34,13 +34,12 @@ def generator() -> np.random.Generator:
 
 def get_rng_state() -> dict[str, Any]:
     """A JSON-friendly snapshot of the global generator (for checkpoints)."""
-    state: dict[str, Any] = _rng.gen.bit_generator.state
-    return state
+    return dict(_rng.gen.bit_generator.state)
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
     bit = np.random.PCG64()
-    bit.state = state
+    bit.state = state  # type: ignore[assignment]
     _rng.gen = np.random.Generator(bit)
 
 

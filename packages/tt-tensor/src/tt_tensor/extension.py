@@ -61,8 +61,6 @@ def autograd_engine() -> AutogradEngine | None:
         _registry.searched = True
         for ep in entry_points(group=ENTRY_POINT_GROUP):
             ep.load()  # importing the engine's module registers it
-            if _registry.engine is not None:
-                break
     return _registry.engine
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from safetensors import SafetensorError
-from safetensors.numpy import load, save
+from safetensors import numpy as st_numpy
 
 from .tensor import Tensor
 
@@ -47,7 +47,7 @@ def save_tensors(
         arr = value.data if isinstance(value, Tensor) else np.asarray(value)
         arrays[name] = np.ascontiguousarray(arr)
     meta = {k: json.dumps(v) for k, v in (metadata or {}).items()}
-    atomic_write_bytes(path, save(arrays, metadata=meta or None))
+    atomic_write_bytes(path, st_numpy.save(arrays, metadata=meta or None))
 
 
 def load_tensors(path: str | os.PathLike[str]) -> dict[str, Tensor]:
@@ -56,7 +56,7 @@ def load_tensors(path: str | os.PathLike[str]) -> dict[str, Tensor]:
     if not p.is_file():
         raise FileNotFoundError(f"no such checkpoint file: {p}")
     try:
-        arrays = load(p.read_bytes())
+        arrays = st_numpy.load(p.read_bytes())
     except (SafetensorError, ValueError) as err:
         raise ValueError(f"{p} is not a valid safetensors file: {err}") from None
     return {k: Tensor(v) for k, v in arrays.items()}

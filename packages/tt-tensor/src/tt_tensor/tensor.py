@@ -8,7 +8,7 @@ can attach a graph node. Without autograd the tensor is a thin, fast wrapper.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -115,7 +115,29 @@ class MinMax(NamedTuple):
     indices: Tensor
 
 
-class Tensor:
+class _Conversions:
+    """dtype shortcuts; a base class so their names (int, float, bool) never shadow
+    the builtins inside `Tensor`'s own body."""
+
+    __slots__ = ()
+
+    def float(self) -> Tensor:
+        return cast("Tensor", self).to(np.float32)
+
+    def double(self) -> Tensor:
+        return cast("Tensor", self).to(np.float64)
+
+    def long(self) -> Tensor:
+        return cast("Tensor", self).to(np.int64)
+
+    def int(self) -> Tensor:
+        return cast("Tensor", self).to(np.int32)
+
+    def bool(self) -> Tensor:
+        return cast("Tensor", self).to(np.bool_)
+
+
+class Tensor(_Conversions):
     """An n-dimensional array with PyTorch's semantics, backed by a NumPy array.
 
     `requires_grad`, `grad` and `grad_fn` are filled in by an autograd engine
@@ -279,21 +301,6 @@ class Tensor:
     def type(self, dtype: DType) -> Tensor:
         return self.to(dtype)
 
-    def float(self) -> Tensor:
-        return self.to(np.float32)
-
-    def double(self) -> Tensor:
-        return self.to(np.float64)
-
-    def long(self) -> Tensor:
-        return self.to(np.int64)
-
-    def int(self) -> Tensor:
-        return self.to(np.int32)
-
-    def bool(self) -> Tensor:
-        return self.to(np.bool_)
-
     # ----------------------------------------------------------- arithmetic
     def _binary(self, other: Any, op: str, fn: Any, reverse: bool = False) -> Tensor:
         o = _operand(self, other)
@@ -449,8 +456,9 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
         out = np.clip(self.data, min, max)
-        return record("clamp", Tensor(out.astype(self.data.dtype, copy=False)), (self,),
-                      min=min, max=max)
+        return record(
+            "clamp", Tensor(out.astype(self.data.dtype, copy=False)), (self,), min=min, max=max
+        )
 
     clip = clamp
 
@@ -482,8 +490,13 @@ class Tensor:
             )
         axes = _dims(dim, self.ndim)
         out = np.mean(self.data, axis=axes, keepdims=keepdim)
-        return record("mean", Tensor(np.asarray(out, dtype=self.data.dtype)), (self,),
-                      dim=axes, keepdim=keepdim)
+        return record(
+            "mean",
+            Tensor(np.asarray(out, dtype=self.data.dtype)),
+            (self,),
+            dim=axes,
+            keepdim=keepdim,
+        )
 
     def var(
         self,
@@ -499,12 +512,22 @@ class Tensor:
         axes = _dims(dim, self.ndim)
         x = self._float_data()
         out = np.var(x, axis=axes, ddof=correction, keepdims=keepdim)
-        return record("var", Tensor(np.asarray(out, dtype=x.dtype)), (self,),
-                      dim=axes, keepdim=keepdim, correction=correction)
+        return record(
+            "var",
+            Tensor(np.asarray(out, dtype=x.dtype)),
+            (self,),
+            dim=axes,
+            keepdim=keepdim,
+            correction=correction,
+        )
 
     def std(
-        self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
-        keepdim: bool = False, *, correction: int | None = None,
+        self,
+        dim: int | Sequence[int] | None = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: int | None = None,
     ) -> Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
@@ -513,8 +536,9 @@ class Tensor:
         if self.data.size == 0:
             raise RuntimeError(f"{name}(): cannot reduce an empty tensor of shape {self.shape}")
         if dim is None:
-            return record("amax", Tensor(np.asarray(pick(self.data))), (self,), dim=None,
-                          keepdim=False)
+            return record(
+                "amax", Tensor(np.asarray(pick(self.data))), (self,), dim=None, keepdim=False
+            )
         (d,) = _dims(dim, self.ndim) or (0,)
         idx = np.expand_dims(arg(self.data, axis=d), d)
         vals = np.take_along_axis(self.data, idx, axis=d)
@@ -578,7 +602,7 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         s, e = _dims((start_dim, end_dim), self.ndim) or (0, 0)
-        shape = self.shape[:s] + (-1,) + self.shape[e + 1 :]
+        shape = (*self.shape[:s], -1, *self.shape[e + 1 :])
         return self.reshape(shape)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
@@ -617,7 +641,7 @@ class Tensor:
 
     def unsqueeze(self, dim: int) -> Tensor:
         (d,) = _dims(dim, self.ndim + 1) or (0,)
-        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+        return self.reshape((*self.shape[:d], 1, *self.shape[d:]))
 
     def expand(self, *sizes: Any) -> Tensor:
         target = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
@@ -764,8 +788,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     (d,) = _dims(dim, tensors[0].ndim) or (0,)
     for t in tensors[1:]:
         if t.ndim != tensors[0].ndim or any(
-            s != r for i, (s, r) in enumerate(zip(t.shape, tensors[0].shape, strict=True))
-            if i != d
+            s != r for i, (s, r) in enumerate(zip(t.shape, tensors[0].shape, strict=True)) if i != d
         ):
             raise RuntimeError(
                 f"cat(): sizes of tensors must match except in dimension {d}: "
@@ -796,10 +819,31 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 def _erf(x: Array) -> Array:
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = -z * z - 1.26551223 + t * (
-        1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (
-            0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))
-        )))
+    poly = (
+        -z * z
+        - 1.26551223
+        + t
+        * (
+            1.00002368
+            + t
+            * (
+                0.37409196
+                + t
+                * (
+                    0.09678418
+                    + t
+                    * (
+                        -0.18628806
+                        + t
+                        * (
+                            0.27886807
+                            + t
+                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        )
+                    )
+                )
+            )
+        )
     )
     erfc = t * np.exp(poly)
     return np.asarray(np.where(x >= 0, 1.0 - erfc, erfc - 1.0), dtype=x.dtype)
