@@ -93,6 +93,8 @@ def _topological(roots: list[Node]) -> list[Node]:
 def _accumulate_leaf(t: Tensor, g: Array) -> None:
     if t.grad is None:
         t.grad = Tensor(g.astype(t.data.dtype, copy=True))
+    elif t.grad.data.flags.writeable and t.grad.data.shape == g.shape:
+        np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
     else:
         t.grad.data = t.grad.data + g
 

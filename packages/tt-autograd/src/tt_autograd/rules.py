@@ -200,14 +200,16 @@ def _expand_reduced(g: Array, node: Node) -> Array:
 @rule("sum")
 def _sum(node: Node, g: Array) -> Grads:
     x = _x(node)
-    return (np.broadcast_to(_expand_reduced(g, node), x.shape).astype(x.dtype, copy=True),)
+    # a read-only broadcast view: rules never write into gradients, and the leaf
+    # accumulation makes the one copy that is needed
+    return (np.broadcast_to(_cast(_expand_reduced(g, node), x), x.shape),)
 
 
 @rule("mean")
 def _mean(node: Node, g: Array) -> Grads:
     x = _x(node)
     n = x.size // max(node.saved["out"].size, 1) if x.size else 1
-    return (np.broadcast_to(_expand_reduced(g, node) / n, x.shape).astype(x.dtype),)
+    return (np.broadcast_to(_cast(_expand_reduced(g, node) / n, x), x.shape),)
 
 
 @rule("var")
