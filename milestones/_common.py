@@ -25,14 +25,29 @@ HERE = Path(__file__).resolve().parent
 
 def parser(milestone_id: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"milestone {milestone_id}", description=description)
-    p.add_argument("--quick", action="store_true",
-                   help="a fast run on a few hundred samples (or generated data) for CI")
-    p.add_argument("--data", type=Path, default=None,
-                   help="data root (default: $TINYTORCH_DATA, else the per-user cache)")
-    p.add_argument("--results", type=Path, default=None,
-                   help="where to write the JSON results (default: milestones/results/)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="where to save trained weights (default: runs/<id>/ in the cwd)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast run on a few hundred samples (or generated data) for CI",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="data root (default: $TINYTORCH_DATA, else the per-user cache)",
+    )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="where to write the JSON results (default: milestones/results/)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to save trained weights (default: runs/<id>/ in the cwd)",
+    )
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -60,8 +75,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_results(milestone_id: str, quick: bool, results: dict[str, Any],
-                  path: Path | None = None) -> Path:
+def write_results(
+    milestone_id: str, quick: bool, results: dict[str, Any], path: Path | None = None
+) -> Path:
     """Write measured `results` (plus when/where) as JSON and return the path."""
     if path is None:
         base = HERE / "results" / ("quick" if quick else "")

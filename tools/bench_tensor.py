@@ -39,51 +39,57 @@ def best_time(fn: Callable[[], Any], min_time: float = 0.2, repeats: int = 7) ->
     return float(np.median(samples))
 
 
-def rows(sizes: list[int], min_time: float) -> list[tuple[str, int, float, float, str]]:
+Row = tuple[str, int, float, float, str]
+
+
+def rows(sizes: list[int], min_time: float) -> list[Row]:
+    return [row for n in sizes for row in size_rows(n, min_time)]
+
+
+def size_rows(n: int, min_time: float) -> list[Row]:
     out = []
     rng = np.random.default_rng(0)
-    for n in sizes:
-        a = rng.standard_normal((n, n)).astype(np.float32)
-        b = rng.standard_normal((n, n)).astype(np.float32)
-        ta, tb = tt.Tensor(a), tt.Tensor(b)
-        ga = tt.Tensor(a, requires_grad=True)
-        gb = tt.Tensor(b, requires_grad=True)
-        ones = np.ones((n, n), dtype=np.float32)
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    b = rng.standard_normal((n, n)).astype(np.float32)
+    ta, tb = tt.Tensor(a), tt.Tensor(b)
+    ga = tt.Tensor(a, requires_grad=True)
+    gb = tt.Tensor(b, requires_grad=True)
+    ones = np.ones((n, n), dtype=np.float32)
 
-        def np_matmul_fb() -> Any:
-            c = a @ b
-            g = np.ones_like(c)
-            return c.sum(), g @ b.T, a.T @ g
+    def np_matmul_fb() -> Any:
+        c = a @ b
+        g = np.ones_like(c)
+        return c.sum(), g @ b.T, a.T @ g
 
-        def tt_matmul_fb() -> None:
-            ga.grad = gb.grad = None
-            (ga @ gb).sum().backward()
+    def tt_matmul_fb() -> None:
+        ga.grad = gb.grad = None
+        (ga @ gb).sum().backward()
 
-        def np_add_fb() -> Any:
-            c = a + b
-            return c.sum(), np.ones_like(c), np.ones_like(c)
+    def np_add_fb() -> Any:
+        c = a + b
+        return c.sum(), np.ones_like(c), np.ones_like(c)
 
-        def tt_add_fb() -> None:
-            ga.grad = gb.grad = None
-            (ga + gb).sum().backward()
+    def tt_add_fb() -> None:
+        ga.grad = gb.grad = None
+        (ga + gb).sum().backward()
 
-        def np_sum_fb() -> Any:
-            return a.sum(axis=1).sum(), np.broadcast_to(ones[:, :1], a.shape).copy()
+    def np_sum_fb() -> Any:
+        return a.sum(axis=1).sum(), np.broadcast_to(ones[:, :1], a.shape).copy()
 
-        def tt_sum_fb() -> None:
-            ga.grad = None
-            ga.sum(1).sum().backward()
+    def tt_sum_fb() -> None:
+        ga.grad = None
+        ga.sum(1).sum().backward()
 
-        cases = [
-            ("matmul", lambda: a @ b, lambda: ta @ tb, np_matmul_fb, tt_matmul_fb),
-            ("add", lambda: a + b, lambda: ta + tb, np_add_fb, tt_add_fb),
-            ("sum(dim=1)", lambda: a.sum(1), lambda: ta.sum(1), np_sum_fb, tt_sum_fb),
-        ]
-        for name, npf, ttf, npfb, ttfb in cases:
-            t_np, t_tt = best_time(npf, min_time), best_time(ttf, min_time)
-            out.append((name, n, t_np, t_tt, "forward"))
-            t_npb, t_ttb = best_time(npfb, min_time), best_time(ttfb, min_time)
-            out.append((name, n, t_npb, t_ttb, "fwd+bwd"))
+    cases = [
+        ("matmul", lambda: a @ b, lambda: ta @ tb, np_matmul_fb, tt_matmul_fb),
+        ("add", lambda: a + b, lambda: ta + tb, np_add_fb, tt_add_fb),
+        ("sum(dim=1)", lambda: a.sum(1), lambda: ta.sum(1), np_sum_fb, tt_sum_fb),
+    ]
+    for name, npf, ttf, npfb, ttfb in cases:
+        t_np, t_tt = best_time(npf, min_time), best_time(ttf, min_time)
+        out.append((name, n, t_np, t_tt, "forward"))
+        t_npb, t_ttb = best_time(npfb, min_time), best_time(ttfb, min_time)
+        out.append((name, n, t_npb, t_ttb, "fwd+bwd"))
     return out
 
 
@@ -104,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Tensor vs raw NumPy",
         "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {platform.processor() or platform.machine()}"
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on "
+        f"{platform.processor() or platform.machine()}"
         f", {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__};"
         f" command: `uv run python tools/bench_tensor.py{' --quick' if args.quick else ''}`.",
         "",

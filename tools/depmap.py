@@ -412,9 +412,7 @@ def package_dirs(root: Path) -> list[Path]:
     base = root / PACKAGES_DIR
     if not base.is_dir():
         return []
-    return sorted(
-        p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))
-    )
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
 
 
 def load_package(path: Path, root: Path, report: Report) -> Package | None:
@@ -436,7 +434,9 @@ def load_package(path: Path, root: Path, report: Report) -> Package | None:
             requirements.append(req)
     pkg = Package(path.name, path, project, _table(data, "build-system"), requirements)
     if project.get("name") != path.name:
-        report.problem(f"{where}: [project].name is {project.get('name')!r}, expected {path.name!r}")
+        report.problem(
+            f"{where}: [project].name is {project.get('name')!r}, expected {path.name!r}"
+        )
     if pkg.version is None:
         report.problem(f"{where}: needs a static [project].version string")
     else:
@@ -506,11 +506,14 @@ def check_layout(pkg: Package, root_requires_python: object, report: Report) -> 
     requires_python = pkg.project.get("requires-python")
     if requires_python != root_requires_python:
         report.problem(
-            f"{label}: requires-python is {requires_python!r}, the root has {root_requires_python!r}"
+            f"{label}: requires-python is {requires_python!r},"
+            f" the root has {root_requires_python!r}"
         )
 
 
-def check_imports(pkg: Package, declared: set[str], report: Report, root: Path, *, meta: bool) -> None:
+def check_imports(
+    pkg: Package, declared: set[str], report: Report, root: Path, *, meta: bool
+) -> None:
     """What the source imports from tt-* is exactly what the package declares."""
     src_imports = _scan_imports(_python_files(pkg.path / "src"), root, report)
     src_imports.pop(pkg.import_name, None)
@@ -539,7 +542,9 @@ def check_sibling_ranges(pkg: Package, versions: Mapping[str, str], report: Repo
     for dep, req in sorted(pkg.siblings.items()):
         current = versions.get(dep)
         if req.direct_reference:
-            report.problem(f"{pkg.name}: {req.text!r} must be a version range, not a direct reference")
+            report.problem(
+                f"{pkg.name}: {req.text!r} must be a version range, not a direct reference"
+            )
             continue
         if current is None:
             continue  # absent sibling: reported where declarations are compared
@@ -561,13 +566,17 @@ def check_sibling_ranges(pkg: Package, versions: Mapping[str, str], report: Repo
             )
 
 
-def check_meta(meta: Package, present: Sequence[str], versions: Mapping[str, str], report: Report) -> None:
+def check_meta(
+    meta: Package, present: Sequence[str], versions: Mapping[str, str], report: Report
+) -> None:
     """The meta-package pins every present member exactly, and nothing else."""
     declared = meta.siblings
     for name in present:
         req = declared.get(name)
         if req is None:
-            report.problem(f"{META}: does not pin member {name} (expected '{name}=={versions.get(name)}')")
+            report.problem(
+                f"{META}: does not pin member {name} (expected '{name}=={versions.get(name)}')"
+            )
             continue
         expected = versions.get(name)
         if expected is not None and req.specifier.replace(" ", "") != f"=={expected}":
@@ -638,9 +647,13 @@ ROOT_SOURCES = Region(
     Path("pyproject.toml"), "# BEGIN GENERATED: workspace sources", "# END GENERATED"
 )
 META_PINS = Region(
-    Path(PACKAGES_DIR) / META / "pyproject.toml", "# BEGIN GENERATED: member pins", "# END GENERATED"
+    Path(PACKAGES_DIR) / META / "pyproject.toml",
+    "# BEGIN GENERATED: member pins",
+    "# END GENERATED",
 )
-README_TABLE = Region(Path("README.md"), "<!-- BEGIN GENERATED: depmap -->", "<!-- END GENERATED -->")
+README_TABLE = Region(
+    Path("README.md"), "<!-- BEGIN GENERATED: depmap -->", "<!-- END GENERATED -->"
+)
 
 
 class RegionError(ValueError):
@@ -660,9 +673,7 @@ def replace_region(text: str, region: Region, body: Sequence[str]) -> str:
     if len(starts) > 1:
         raise RegionError(f"{region.path.as_posix()}: region '{region.begin}' appears twice")
     start = starts[0]
-    end = next(
-        (j for j in range(start + 1, len(lines)) if lines[j].strip() == region.end), None
-    )
+    end = next((j for j in range(start + 1, len(lines)) if lines[j].strip() == region.end), None)
     if end is None:
         raise RegionError(f"{region.path.as_posix()}: '{region.begin}' has no '{region.end}'")
     indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]

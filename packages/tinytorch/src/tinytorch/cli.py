@@ -1,9 +1,9 @@
 """The `tinytorch` command: run milestones, check the set-up, fetch data.
 
-    tinytorch milestones list
-    tinytorch milestones run 1986 --quick --data ../shared/data
-    tinytorch doctor
-    tinytorch data download mnist
+tinytorch milestones list
+tinytorch milestones run 1986 --quick --data ../shared/data
+tinytorch doctor
+tinytorch data download mnist
 """
 
 from __future__ import annotations
@@ -21,10 +21,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MEMBERS = [
-    "tinytorch", "tt-tensor", "tt-activations", "tt-layers", "tt-losses", "tt-autograd",
-    "tt-optimizers", "tt-training", "tt-dataloader", "tt-spatial", "tt-tokenization",
-    "tt-embeddings", "tt-attention", "tt-transformers", "tt-profiling", "tt-quantization",
-    "tt-compression", "tt-memoization", "tt-acceleration", "tt-benchmarking", "tt-capstone",
+    "tinytorch",
+    "tt-tensor",
+    "tt-activations",
+    "tt-layers",
+    "tt-losses",
+    "tt-autograd",
+    "tt-optimizers",
+    "tt-training",
+    "tt-dataloader",
+    "tt-spatial",
+    "tt-tokenization",
+    "tt-embeddings",
+    "tt-attention",
+    "tt-transformers",
+    "tt-profiling",
+    "tt-quantization",
+    "tt-compression",
+    "tt-memoization",
+    "tt-acceleration",
+    "tt-benchmarking",
+    "tt-capstone",
 ]
 
 
@@ -117,15 +134,25 @@ def _blas() -> str:
 
 def data_status(root: Path) -> list[tuple[str, bool, str]]:
     """What is found under a data root, per data set."""
-    mnist = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    mnist = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
     cifar = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
     return [
         ("mnist", all((root / "mnist" / f).is_file() for f in mnist), str(root / "mnist")),
-        ("cifar10", all((root / "cifar-10-batches-py" / f).is_file() for f in cifar),
-         str(root / "cifar-10-batches-py")),
-        ("shakespeare", (root / "tinyshakespeare" / "input.txt").is_file(),
-         str(root / "tinyshakespeare" / "input.txt")),
+        (
+            "cifar10",
+            all((root / "cifar-10-batches-py" / f).is_file() for f in cifar),
+            str(root / "cifar-10-batches-py"),
+        ),
+        (
+            "shakespeare",
+            (root / "tinyshakespeare" / "input.txt").is_file(),
+            str(root / "tinyshakespeare" / "input.txt"),
+        ),
     ]
 
 
@@ -152,8 +179,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             missing.append(name)
     if missing:
         print(f"not installed: {', '.join(missing)} (pip install {' '.join(missing)})")
-    for opt, why in (("torch", "parity tests and PyTorch comparisons"),
-                     ("matplotlib", "training-curve plots: pip install tinytorch[plot]")):
+    for opt, why in (
+        ("torch", "parity tests and PyTorch comparisons"),
+        ("matplotlib", "training-curve plots: pip install tinytorch[plot]"),
+    ):
         try:
             print(f"{opt:16s}{md.version(opt)} (optional: {why})")
         except md.PackageNotFoundError:
@@ -190,18 +219,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     ms = sub.add_parser("milestones", help="list or run the milestones (1957 perceptron ... )")
-    ms.add_argument("--milestones-dir", type=Path, default=None,
-                    help="folder holding the milestone scripts (default: ./milestones)")
+    ms.add_argument(
+        "--milestones-dir",
+        type=Path,
+        default=None,
+        help="folder holding the milestone scripts (default: ./milestones)",
+    )
     ms_sub = ms.add_subparsers(dest="action", metavar="ACTION")
     ms_sub.required = True
     ls = ms_sub.add_parser("list", help="show every milestone with its id")
     ls.set_defaults(fn=cmd_list)
     run = ms_sub.add_parser("run", help="run one milestone (by id or year), or all")
     run.add_argument("id", help="a milestone id or its year, e.g. 1986, or 'all'")
-    run.add_argument("--quick", action="store_true",
-                     help="a small, fast run (a few hundred samples or generated data)")
-    run.add_argument("--data", type=Path, default=None,
-                     help="data root holding mnist/, cifar-10-batches-py/, tinyshakespeare/")
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small, fast run (a few hundred samples or generated data)",
+    )
+    run.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="data root holding mnist/, cifar-10-batches-py/, tinyshakespeare/",
+    )
     run.set_defaults(fn=cmd_run)
 
     doc = sub.add_parser("doctor", help="show versions, BLAS, and which data sets are present")
@@ -213,8 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     data_sub.required = True
     dl = data_sub.add_parser("download", help="download and verify one data set")
     dl.add_argument("name", choices=["mnist", "cifar10", "shakespeare"])
-    dl.add_argument("--root", type=Path, default=None,
-                    help="where to put it (default: $TINYTORCH_DATA or ~/.cache/tinytorch)")
+    dl.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="where to put it (default: $TINYTORCH_DATA or ~/.cache/tinytorch)",
+    )
     dl.set_defaults(fn=cmd_download)
     return p
 
