@@ -1,0 +1,5 @@
+"""`tinytorch.utils`."""
+
+from . import data
+
+__all__ = ["data"]
