@@ -21,15 +21,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Module 01 through the composed package; modules 02-07 directly until the
-# meta-package re-exports them (tinytorch.nn, tinytorch.optim, ...).
+# Everything through the composed package, as a PyTorch user would write it.
 import tinytorch as torch
 from _common import banner, parser, timed, weights_dir, write_results
-from tt_activations import Tanh
-from tt_layers import Linear, Sequential
-from tt_losses import BCEWithLogitsLoss
-from tt_optimizers import SGD, Adam
-from tt_training import History, Trainer, binary_accuracy
+from tinytorch.nn import BCEWithLogitsLoss, Linear, Sequential, Tanh
+from tinytorch.optim import SGD, Adam
+from tinytorch.training import History, Trainer, binary_accuracy
 
 MILESTONE = "1969_xor"
 

@@ -46,14 +46,22 @@ def _cast(g: Array, like: Array) -> Array:
     return g if g.dtype == like.dtype else g.astype(like.dtype)
 
 
+def _wants(node: Node, i: int) -> bool:
+    return node.inputs[i].requires_grad
+
+
 @rule("add")
 def _add(node: Node, g: Array) -> Grads:
-    return unbroadcast(g, _x(node, 0).shape), unbroadcast(g, _x(node, 1).shape)
+    ga = unbroadcast(g, _x(node, 0).shape) if _wants(node, 0) else None
+    gb = unbroadcast(g, _x(node, 1).shape) if _wants(node, 1) else None
+    return ga, gb
 
 
 @rule("sub")
 def _sub(node: Node, g: Array) -> Grads:
-    return unbroadcast(g, _x(node, 0).shape), unbroadcast(-g, _x(node, 1).shape)
+    ga = unbroadcast(g, _x(node, 0).shape) if _wants(node, 0) else None
+    gb = unbroadcast(-g, _x(node, 1).shape) if _wants(node, 1) else None
+    return ga, gb
 
 
 @rule("mul")
@@ -284,7 +292,13 @@ def _getitem(node: Node, g: Array) -> Grads:
         return (out,)
     # Advanced indexing may pick an element twice: scatter-add through bincount
     # over flat positions (vectorized, unlike np.add.at).
-    flat = np.arange(x.size).reshape(x.shape)[key]
+    items = key if isinstance(key, tuple) else (key,)
+    if len(items) == x.ndim and all(
+        isinstance(k, np.ndarray) and k.dtype.kind in "iu" for k in items
+    ):  # one integer array per axis: flat positions without building arange(x.size)
+        flat = np.ravel_multi_index(np.broadcast_arrays(*items), x.shape, mode="wrap")
+    else:
+        flat = np.arange(x.size).reshape(x.shape)[key]
     summed = np.bincount(flat.ravel(), weights=g.ravel(), minlength=x.size)
     return (summed.reshape(x.shape).astype(x.dtype, copy=False),)
 
