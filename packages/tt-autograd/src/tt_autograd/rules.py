@@ -182,6 +182,11 @@ def _minimum(node: Node, g: Array) -> Grads:
 @rule("matmul")
 def _matmul(node: Node, g: Array) -> Grads:
     a, b = _x(node, 0), _x(node, 1)
+    if a.ndim > 2 and b.ndim == 2:  # batch folded into rows: two plain GEMMs
+        a2d, g2d = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])
+        ga = (g2d @ b.T).reshape(a.shape) if _wants(node, 0) else None
+        gb = a2d.T @ g2d if _wants(node, 1) else None
+        return ga, gb
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     if a.ndim == 1 and b.ndim == 1:

@@ -45,7 +45,8 @@ def save_tensors(
     arrays: dict[str, np.ndarray[Any, Any]] = {}
     for name, value in tensors.items():
         arr = value.data if isinstance(value, Tensor) else np.asarray(value)
-        arrays[name] = np.ascontiguousarray(arr)
+        # np.ascontiguousarray turns 0-d arrays (BatchNorm.num_batches_tracked) into 1-d
+        arrays[name] = np.ascontiguousarray(arr).reshape(arr.shape)
     meta = {k: json.dumps(v) for k, v in (metadata or {}).items()}
     atomic_write_bytes(path, st_numpy.save(arrays, metadata=meta or None))
 

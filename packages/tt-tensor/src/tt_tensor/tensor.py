@@ -762,7 +762,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             f"{'x'.join(map(str, b.shape))})"
         )
     x, y = _promote(a.data, b.data)
-    return record("matmul", Tensor(np.matmul(x, y)), (a, b))
+    if x.ndim > 2 and y.ndim == 2:  # (..., n, k) @ (k, m): one big GEMM is faster
+        out = (x.reshape(-1, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[-1])
+    else:
+        out = np.matmul(x, y)
+    return record("matmul", Tensor(out), (a, b))
 
 
 def where(condition: Tensor | Array, x: Any, y: Any) -> Tensor:
@@ -814,38 +818,31 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
-# erf: NumPy has none. Abramowitz & Stegun 7.1.26 is only 1.5e-7 accurate, so we
-# use W. J. Cody's rational approximations' simpler cousin: erf via erfc with the
-# Numerical Recipes Chebyshev fit (fractional error < 1.2e-7 everywhere), plenty
-# for float32 and smooth enough for float64 finite differences.
+# erf: NumPy has none. We use the Numerical Recipes Chebyshev fit of erfc
+# (fractional error < 1.2e-7 everywhere): plenty for float32 and smooth enough
+# for float64 finite differences. Evaluated in place: GELU calls it on every
+# MLP activation, so temporaries matter.
+_ERF_COEFFS = (
+    -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+    0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277,
+)  # fmt: skip
+
+
 def _erf(x: Array) -> Array:
-    z = np.abs(x)
-    t = 1.0 / (1.0 + 0.5 * z)
-    poly = (
-        -z * z
-        - 1.26551223
-        + t
-        * (
-            1.00002368
-            + t
-            * (
-                0.37409196
-                + t
-                * (
-                    0.09678418
-                    + t
-                    * (
-                        -0.18628806
-                        + t
-                        * (
-                            0.27886807
-                            + t
-                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
-                        )
-                    )
-                )
-            )
-        )
-    )
-    erfc = t * np.exp(poly)
-    return np.asarray(np.where(x >= 0, 1.0 - erfc, erfc - 1.0), dtype=x.dtype)
+    flat = x.reshape(-1)
+    c = flat.dtype.type
+    z = np.abs(flat)
+    t = z * c(0.5)
+    t += 1
+    np.reciprocal(t, out=t)
+    p = t * c(_ERF_COEFFS[9])
+    for coeff in _ERF_COEFFS[8:0:-1]:
+        p += c(coeff)
+        p *= t
+    p += c(_ERF_COEFFS[0])
+    p -= np.square(z, out=z)
+    np.exp(p, out=p)
+    p *= t  # p is now erfc(|x|)
+    np.subtract(1, p, out=p)
+    result: Array = np.copysign(p, flat, out=p)
+    return result.reshape(x.shape)
