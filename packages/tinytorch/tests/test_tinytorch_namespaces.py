@@ -10,9 +10,9 @@ NAMES = {
     "tinytorch.autograd": "Function grad gradcheck",
     "tinytorch.nn": "Module Parameter Sequential ModuleList Linear ReLU Sigmoid Tanh GELU "
     "Softmax LogSoftmax Dropout Flatten Identity MSELoss CrossEntropyLoss NLLLoss BCELoss "
-    "BCEWithLogitsLoss",
+    "BCEWithLogitsLoss Embedding LayerNorm MultiheadAttention",
     "tinytorch.nn.functional": "relu gelu sigmoid tanh softmax log_softmax linear dropout "
-    "mse_loss cross_entropy nll_loss",
+    "mse_loss cross_entropy nll_loss embedding layer_norm scaled_dot_product_attention",
     "tinytorch.optim": "SGD Adam AdamW",
     "tinytorch.optim.lr_scheduler": "StepLR CosineAnnealingLR OneCycleLR LambdaLR",
     "tinytorch.utils.data": "Dataset TensorDataset DataLoader",

@@ -9,7 +9,6 @@ from tt_autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from tt_tensor import (
     Tensor,
     arange,
-    bool_ as bool,  # torch.bool
     cat,
     empty,
     eye,
@@ -39,8 +38,11 @@ from tt_tensor import (
     zeros,
     zeros_like,
 )
+from tt_tensor import (
+    bool_ as bool,  # torch.bool
+)
 
-from . import autograd, nn, optim, training, utils
+from . import autograd, models, nn, optim, text, training, utils
 
 __version__ = "0.1.0"
 
@@ -66,6 +68,7 @@ __all__ = [
     "long",
     "manual_seed",
     "matmul",
+    "models",
     "nn",
     "no_grad",
     "ones",
@@ -79,6 +82,7 @@ __all__ = [
     "set_grad_enabled",
     "stack",
     "tensor",
+    "text",
     "training",
     "uint8",
     "where",

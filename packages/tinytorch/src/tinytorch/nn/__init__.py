@@ -1,6 +1,8 @@
 """`tinytorch.nn`: layers, activations, losses and containers under PyTorch's names."""
 
 from tt_activations import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from tt_attention import MultiheadAttention
+from tt_embeddings import Embedding
 from tt_layers import (
     Dropout,
     Flatten,
@@ -14,6 +16,7 @@ from tt_layers import (
     Unflatten,
 )
 from tt_losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from tt_transformers import LayerNorm, TransformerEncoderLayer
 
 from . import functional, init, utils
 
@@ -23,14 +26,17 @@ __all__ = [
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
     "Identity",
+    "LayerNorm",
     "Linear",
     "LogSoftmax",
     "MSELoss",
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -38,6 +44,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoderLayer",
     "Unflatten",
     "functional",
     "init",

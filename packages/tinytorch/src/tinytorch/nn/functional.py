@@ -1,6 +1,8 @@
 """`tinytorch.nn.functional`: the stateless forms of every layer and loss."""
 
 from tt_activations.functional import gelu, log_softmax, relu, sigmoid, softmax, tanh
+from tt_attention import scaled_dot_product_attention
+from tt_embeddings import embedding
 from tt_layers.functional import dropout, linear
 from tt_losses import (
     binary_cross_entropy,
@@ -9,18 +11,22 @@ from tt_losses import (
     mse_loss,
     nll_loss,
 )
+from tt_transformers import layer_norm
 
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "dropout",
+    "embedding",
     "gelu",
+    "layer_norm",
     "linear",
     "log_softmax",
     "mse_loss",
     "nll_loss",
     "relu",
+    "scaled_dot_product_attention",
     "sigmoid",
     "softmax",
     "tanh",

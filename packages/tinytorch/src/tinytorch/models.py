@@ -1,0 +1,5 @@
+"""`tinytorch.models`: the complete models the milestones train."""
+
+from tt_transformers import GPT, MLP, Block
+
+__all__ = ["GPT", "MLP", "Block"]
