@@ -85,6 +85,7 @@ __all__ = [
     "text",
     "training",
     "uint8",
+    "utils",
     "where",
     "zeros",
     "zeros_like",
