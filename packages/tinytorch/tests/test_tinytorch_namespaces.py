@@ -10,9 +10,11 @@ NAMES = {
     "tinytorch.autograd": "Function grad gradcheck",
     "tinytorch.nn": "Module Parameter Sequential ModuleList Linear ReLU Sigmoid Tanh GELU "
     "Softmax LogSoftmax Dropout Flatten Identity MSELoss CrossEntropyLoss NLLLoss BCELoss "
-    "BCEWithLogitsLoss Embedding LayerNorm MultiheadAttention",
+    "BCEWithLogitsLoss Embedding LayerNorm MultiheadAttention Conv2d MaxPool2d AvgPool2d "
+    "BatchNorm1d BatchNorm2d",
     "tinytorch.nn.functional": "relu gelu sigmoid tanh softmax log_softmax linear dropout "
-    "mse_loss cross_entropy nll_loss embedding layer_norm scaled_dot_product_attention",
+    "mse_loss cross_entropy nll_loss embedding layer_norm scaled_dot_product_attention "
+    "conv2d max_pool2d avg_pool2d batch_norm",
     "tinytorch.optim": "SGD Adam AdamW",
     "tinytorch.optim.lr_scheduler": "StepLR CosineAnnealingLR OneCycleLR LambdaLR",
     "tinytorch.utils.data": "Dataset TensorDataset DataLoader",

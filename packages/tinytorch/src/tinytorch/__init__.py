@@ -42,16 +42,35 @@ from tt_tensor import (
     bool_ as bool,  # torch.bool
 )
 
-from . import autograd, models, nn, optim, text, training, utils
+from . import (
+    acceleration,
+    autograd,
+    benchmarking,
+    capstone,
+    compression,
+    memoization,
+    models,
+    nn,
+    optim,
+    profiling,
+    quantization,
+    text,
+    training,
+    utils,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor",
+    "acceleration",
     "arange",
     "autograd",
+    "benchmarking",
     "bool",
+    "capstone",
     "cat",
+    "compression",
     "empty",
     "enable_grad",
     "eye",
@@ -68,12 +87,15 @@ __all__ = [
     "long",
     "manual_seed",
     "matmul",
+    "memoization",
     "models",
     "nn",
     "no_grad",
     "ones",
     "ones_like",
     "optim",
+    "profiling",
+    "quantization",
     "rand",
     "randint",
     "randn",

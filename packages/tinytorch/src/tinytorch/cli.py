@@ -209,6 +209,20 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from tt_capstone.serve import serve
+
+    if args.port < 0 or args.port > 65535:
+        raise CLIError(f"--port {args.port}: must be between 0 and 65535")
+    try:
+        serve(args.host, args.port, args.model, args.data, quiet=args.quiet)
+    except (FileNotFoundError, ValueError, OSError) as err:
+        raise CLIError(str(err)) from None
+    except KeyboardInterrupt:
+        print("stopped")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tinytorch",
@@ -247,6 +261,18 @@ def build_parser() -> argparse.ArgumentParser:
     doc = sub.add_parser("doctor", help="show versions, BLAS, and which data sets are present")
     doc.add_argument("--data", type=Path, default=None, help="data root to inspect")
     doc.set_defaults(fn=cmd_doctor)
+
+    srv = sub.add_parser(
+        "serve", help="start the draw-a-digit web app, served by the optimized MNIST model"
+    )
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: local)")
+    srv.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    srv.add_argument(
+        "--model", type=Path, default=None, help="a deployed model folder or MLP weights file"
+    )
+    srv.add_argument("--data", type=Path, default=None, help="data root holding mnist/")
+    srv.add_argument("--quiet", action="store_true", help="do not log every request")
+    srv.set_defaults(fn=cmd_serve)
 
     data = sub.add_parser("data", help="fetch the official data sets (needs internet)")
     data_sub = data.add_subparsers(dest="action", metavar="ACTION")

@@ -11,18 +11,32 @@ from tt_losses import (
     mse_loss,
     nll_loss,
 )
+from tt_spatial import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    batch_norm,
+    conv2d,
+    dropout2d,
+    max_pool2d,
+)
 from tt_transformers import layer_norm
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv2d",
     "cross_entropy",
     "dropout",
+    "dropout2d",
     "embedding",
     "gelu",
     "layer_norm",
     "linear",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "nll_loss",
     "relu",

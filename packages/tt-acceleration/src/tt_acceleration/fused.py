@@ -1,0 +1,135 @@
+"""Fused elementwise kernels for inference: the same math with fewer temporaries.
+
+`x * 0.5 * (1 + erf(x / sqrt 2))` written with Tensor operators allocates a
+new array for every operator (and erf's polynomial has a dozen more). Each of
+those is a full pass over memory. Here every step writes into the output or
+into one or two scratch buffers with NumPy's `out=`, so a bias + GELU touches
+a fixed, small number of arrays however long the formula is. No autograd: these
+are for inference, on NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+Array: TypeAlias = npt.NDArray[Any]
+
+# Abramowitz & Stegun 7.1.26: |error| <= 1.5e-7, below float32's resolution of erf's range.
+_P = 0.3275911
+_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+_SQRT_1_2 = 1.0 / math.sqrt(2.0)
+_SQRT_2_PI = math.sqrt(2.0 / math.pi)
+
+
+def _scratch(like: Array, work: list[Array] | None, i: int) -> Array:
+    """Scratch buffer `i` from `work` (allocated there on first use), shaped like `like`."""
+    if work is None:
+        return np.empty_like(like)
+    while len(work) <= i:
+        work.append(np.empty_like(like))
+    if work[i].shape != like.shape or work[i].dtype != like.dtype:
+        work[i] = np.empty_like(like)
+    return work[i]
+
+
+def erf_(z: Array, work: list[Array] | None = None) -> Array:
+    """erf(z) computed in place in `z` with two scratch buffers."""
+    a = _scratch(z, work, 0)
+    t = _scratch(z, work, 1)
+    np.abs(z, out=a)
+    np.multiply(a, _P, out=t)  # t = 1 / (1 + p|z|)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    np.multiply(a, a, out=a)  # a = exp(-z^2)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    sign = np.sign(z, out=z)  # z is no longer needed: keep only its sign
+    # Horner: ((((a5 t + a4) t + a3) t + a2) t + a1) t
+    acc = _scratch(z, work, 2)
+    np.multiply(t, _A[4], out=acc)
+    for coef in (_A[3], _A[2], _A[1], _A[0]):
+        acc += coef
+        acc *= t
+    acc *= a  # poly(t) * exp(-z^2)
+    np.subtract(1.0, acc, out=acc)
+    sign *= acc  # sign(z) * (1 - poly * exp(-z^2))
+    return sign
+
+
+def gelu_(x: Array, approximate: str = "none", work: list[Array] | None = None) -> Array:
+    """GELU in place in `x`: exact (erf) or the tanh approximation, as torch's GELU."""
+    t = _scratch(x, work, 3)
+    if approximate == "none":
+        np.multiply(x, _SQRT_1_2, out=t)
+        erf_(t, work if work is not None else [])
+    elif approximate == "tanh":
+        np.multiply(x, x, out=t)  # sqrt(2/pi) * (x + 0.044715 x^3)
+        t *= 0.044715
+        t += 1.0
+        t *= x
+        t *= _SQRT_2_PI
+        np.tanh(t, out=t)
+    else:
+        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    t += 1.0
+    t *= 0.5
+    x *= t
+    return x
+
+
+def bias_gelu(
+    x: Array,
+    bias: Array | None,
+    approximate: str = "none",
+    out: Array | None = None,
+    work: list[Array] | None = None,
+) -> Array:
+    """GELU(x + bias) into `out` (may be `x` itself) with at most four scratch buffers.
+
+    Pass the same `work` list on every call and the scratch buffers are allocated once.
+    """
+    y = np.empty_like(x) if out is None else out
+    if bias is not None:
+        np.add(x, bias, out=y)
+    elif y is not x:
+        np.copyto(y, x)
+    return gelu_(y, approximate, work)
+
+
+def layer_norm_inference(
+    x: Array,
+    normalized_ndim: int,
+    weight: Array | None,
+    bias: Array | None,
+    eps: float = 1e-5,
+    out: Array | None = None,
+) -> Array:
+    """LayerNorm over the last `normalized_ndim` axes in one output buffer.
+
+    The variance comes from an einsum of the centred values with themselves,
+    so no squared copy is ever made; the per-row statistics are small.
+    """
+    if normalized_ndim < 1 or normalized_ndim > x.ndim:
+        raise ValueError(f"cannot normalise the last {normalized_ndim} axes of shape {x.shape}")
+    rows = math.prod(x.shape[: x.ndim - normalized_ndim])
+    width = math.prod(x.shape[x.ndim - normalized_ndim :])
+    x2 = x.reshape(rows, width)
+    res = np.empty_like(x) if out is None else out
+    r2 = res.reshape(rows, width)
+    mean = x2.mean(axis=1, keepdims=True)
+    np.subtract(x2, mean, out=r2)
+    var = np.einsum("ij,ij->i", r2, r2)[:, None]
+    var /= width
+    var += eps
+    np.sqrt(var, out=var)
+    np.reciprocal(var, out=var)
+    r2 *= var
+    if weight is not None:
+        r2 *= weight.reshape(1, width)
+    if bias is not None:
+        r2 += bias.reshape(1, width)
+    return res

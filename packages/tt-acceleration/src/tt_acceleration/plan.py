@@ -1,0 +1,394 @@
+"""An inference plan: a model compiled into NumPy steps that reuse their buffers.
+
+Under `no_grad` nothing needs to be kept for a backward pass, so an inference
+run may overwrite what it no longer needs. `compile_inference` turns a
+`Sequential`-shaped model into a list of steps that
+
+* fold each BatchNorm into the Conv2d/Linear before it (`fold_batchnorm`),
+* fuse an activation into the layer before it (matmul, then bias + GELU/ReLU in
+  place in the matmul's output),
+* write every layer's output into a buffer allocated once per input shape and
+  reused on every later call, and apply activations in place,
+* run each convolution with the formulation the autotuner measured fastest for
+  its shape.
+
+Steps only ever overwrite buffers the plan owns: the caller's input is never
+modified, and the result is copied out so the next call cannot change it.
+Layers the plan does not know run as themselves (a fallback step), so any
+model compiles; `plan.fallbacks` lists them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from tt_activations import GELU, ReLU, Sigmoid, Tanh
+from tt_autograd import no_grad
+from tt_layers import Dropout, Flatten, Identity, Linear, Module, Sequential
+from tt_spatial import (
+    AdaptiveAvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout2d,
+    MaxPool2d,
+    Residual,
+)
+from tt_spatial.conv import resolve_padding
+from tt_tensor import Tensor
+from tt_transformers import LayerNorm
+
+from .conv import ConvAutotuner, default_autotuner, pair
+from .folding import fold_batchnorm
+from .fused import gelu_, layer_norm_inference
+
+Array: TypeAlias = npt.NDArray[Any]
+
+
+class Step:
+    """One stage of a plan: `run(x, owned)` returns (output, whether the plan owns it)."""
+
+    name = "step"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        raise NotImplementedError
+
+
+@dataclass
+class _Buffers:
+    """Output arrays by (input shape, dtype): allocated on first use, then reused."""
+
+    store: dict[tuple[Any, ...], Array] = field(default_factory=dict)
+
+    def get(self, key: tuple[Any, ...], shape: tuple[int, ...], dtype: Any) -> Array:
+        buf = self.store.get(key)
+        if buf is None:
+            buf = np.empty(shape, dtype=dtype)
+            self.store[key] = buf
+        return buf
+
+
+def _activate(x: Array, kind: str | None, work: list[Array]) -> None:
+    """Apply an activation in place."""
+    if kind is None:
+        return
+    if kind == "relu":
+        np.maximum(x, 0, out=x)
+    elif kind in ("gelu", "gelu_tanh"):
+        gelu_(x, "tanh" if kind == "gelu_tanh" else "none", work)
+    elif kind == "tanh":
+        np.tanh(x, out=x)
+    elif kind == "sigmoid":  # (1 + tanh(x / 2)) / 2: no exp to overflow
+        x *= 0.5
+        np.tanh(x, out=x)
+        x += 1.0
+        x *= 0.5
+    else:
+        raise ValueError(f"unknown activation {kind!r}")
+
+
+class LinearStep(Step):
+    """`x @ W.T + b` into a reused buffer, then an optional activation in place."""
+
+    def __init__(self, layer: Linear, activation: str | None = None) -> None:
+        self.wt = np.ascontiguousarray(layer.weight.data.T)
+        self.b = None if layer.bias is None else layer.bias.data.copy()
+        self.activation = activation
+        self.buffers = _Buffers()
+        self.work: list[Array] = []
+        self.name = f"Linear({self.wt.shape[0]}, {self.wt.shape[1]})" + (
+            f" + {activation}" if activation else ""
+        )
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        x2 = x.reshape(-1, x.shape[-1])
+        out = self.buffers.get(
+            (x.shape, x.dtype), (x2.shape[0], self.wt.shape[1]), np.result_type(x, self.wt)
+        )
+        np.matmul(x2, self.wt, out=out)
+        if self.b is not None:
+            out += self.b
+        _activate(out, self.activation, self.work)
+        return out.reshape(*x.shape[:-1], self.wt.shape[1]), True
+
+
+class ConvStep(Step):
+    """Autotuned convolution (folded BatchNorm already in its weights), activation in place."""
+
+    def __init__(
+        self, conv: Conv2d, autotuner: ConvAutotuner, activation: str | None = None
+    ) -> None:
+        pads = resolve_padding(conv.padding, conv.kernel_size, conv.stride, conv.dilation)
+        if pads[0] != pads[1] or pads[2] != pads[3]:
+            raise NotImplementedError("asymmetric padding")
+        self.w = conv.weight.data.copy()
+        self.b = None if conv.bias is None else conv.bias.data.copy()
+        self.stride, self.dilation, self.groups = conv.stride, conv.dilation, conv.groups
+        self.padding = (pads[0], pads[2])
+        self.autotuner = autotuner
+        self.activation = activation
+        self.work: list[Array] = []
+        self.name = f"Conv2d{tuple(self.w.shape)}" + (f" + {activation}" if activation else "")
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        out = self.autotuner(
+            x, self.w, self.b, self.stride, self.padding, self.dilation, self.groups
+        )
+        _activate(out, self.activation, self.work)
+        return out, True
+
+
+class ActivationStep(Step):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = kind
+        self.work: list[Array] = []
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        y = x if owned else x.copy()
+        _activate(y, self.kind, self.work)
+        return y, True
+
+
+class ChannelAffineStep(Step):
+    """An eval-mode BatchNorm that had no layer to fold into: x * scale + shift per channel."""
+
+    def __init__(self, bn: BatchNorm1d | BatchNorm2d) -> None:
+        assert bn.running_mean is not None and bn.running_var is not None
+        var = bn.running_var.data.astype(np.float64)
+        gamma = 1.0 if bn.weight is None else bn.weight.data.astype(np.float64)
+        beta = 0.0 if bn.bias is None else bn.bias.data.astype(np.float64)
+        scale = gamma / np.sqrt(var + bn.eps)
+        shift = beta - bn.running_mean.data.astype(np.float64) * scale
+        self.scale = scale.astype(bn.running_mean.data.dtype)
+        self.shift = shift.astype(bn.running_mean.data.dtype)
+        self.name = f"{type(bn).__name__} (affine)"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        y = x if owned else x.copy()
+        y *= self.scale.reshape(shape)
+        y += self.shift.reshape(shape)
+        return y, True
+
+
+class LayerNormStep(Step):
+    def __init__(self, ln: LayerNorm) -> None:
+        self.ndim = len(ln.normalized_shape)
+        self.w = None if ln.weight is None else ln.weight.data.copy()
+        self.b = None if ln.bias is None else ln.bias.data.copy()
+        self.eps = ln.eps
+        self.name = f"LayerNorm{ln.normalized_shape} (fused)"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        out = layer_norm_inference(x, self.ndim, self.w, self.b, self.eps, x if owned else None)
+        return out, True
+
+
+class MaxPoolStep(Step):
+    """Max over windows as kh*kw elementwise maxima of strided slices, into a reused buffer.
+
+    A reduction over two small inner axes (`windows.max(axis=(4, 5))`) is slow in
+    NumPy and its speed depends on the input's memory layout; one `np.maximum`
+    per kernel offset streams through memory the same way for any layout.
+    """
+
+    def __init__(self, pool: MaxPool2d) -> None:
+        self.k = pair(pool.kernel_size)
+        self.s = pair(pool.stride)
+        self.buffers = _Buffers()
+        self.name = f"MaxPool2d{self.k}"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        (kh, kw), (sh, sw) = self.k, self.s
+        n, c, h, w = x.shape
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        # Keep the input's memory layout (tt-spatial's convolutions return a
+        # channel-major array viewed as NCHW; the next convolution reads that
+        # layout without a copy).
+        order = tuple(int(a) for a in np.argsort([-st for st in x.strides], kind="stable"))
+        buf = self.buffers.get(
+            (x.shape, x.dtype, order), tuple((n, c, oh, ow)[a] for a in order), x.dtype
+        )
+        out = buf.transpose(np.argsort(order))
+        for i in range(kh):
+            for j in range(kw):
+                tile = x[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+                if i == 0 and j == 0:
+                    np.copyto(out, tile)
+                else:
+                    np.maximum(out, tile, out=out)
+        return out, True
+
+
+class GlobalAvgPoolStep(Step):
+    name = "AdaptiveAvgPool2d(1)"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        return x.mean(axis=(2, 3), keepdims=True, dtype=x.dtype), True
+
+
+class FlattenStep(Step):
+    def __init__(self, start_dim: int, end_dim: int) -> None:
+        self.start, self.end = start_dim, end_dim
+        self.name = "Flatten"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        s, e = self.start % x.ndim, self.end % x.ndim
+        return x.reshape(*x.shape[:s], -1, *x.shape[e + 1 :]), owned
+
+
+class ResidualStep(Step):
+    """x + body(x): the body never owns x (it is needed for the sum)."""
+
+    def __init__(self, body: list[Step]) -> None:
+        self.body = body
+        self.name = "Residual[" + ", ".join(s.name for s in body) + "]"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        y, y_owned = run_steps(self.body, x, owned=False)
+        if y_owned:
+            y += x
+            return y, True
+        return y + x, True
+
+
+class ModuleStep(Step):
+    """Fallback: run the layer itself under no_grad (correct, not accelerated)."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.name = f"{type(module).__name__} (as is)"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        with no_grad():
+            out = self.module(Tensor(x))
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"{type(self.module).__name__} returned {type(out).__name__}; an inference plan "
+                "passes one Tensor from layer to layer"
+            )
+        return np.asarray(out.data), False  # may alias the input or module state
+
+
+def run_steps(steps: list[Step], x: Array, owned: bool) -> tuple[Array, bool]:
+    for step in steps:
+        x, owned = step.run(x, owned)
+    return x, owned
+
+
+_ACTIVATIONS: list[tuple[type, Callable[[Any], str]]] = [
+    (ReLU, lambda m: "relu"),
+    (GELU, lambda m: "gelu_tanh" if m.approximate == "tanh" else "gelu"),
+    (Tanh, lambda m: "tanh"),
+    (Sigmoid, lambda m: "sigmoid"),
+]
+
+
+def _activation_kind(module: Any) -> str | None:
+    for cls, kind in _ACTIVATIONS:
+        if isinstance(module, cls):
+            return kind(module)
+    return None
+
+
+def _children(model: Any) -> list[Any]:
+    """The layers to compile, without those that are the identity in evaluation mode
+    (so an activation after a folded BatchNorm still fuses into the convolution)."""
+    layers = list(model._modules.values()) if isinstance(model, Sequential) else [model]
+    return [
+        m for m in layers if m is not None and not isinstance(m, Identity | Dropout | Dropout2d)
+    ]
+
+
+def _compile(model: Any, tuner: ConvAutotuner, fallbacks: list[str]) -> list[Step]:
+    """Steps for the layers of `model` in order, fusing an activation into the layer before."""
+    steps: list[Step] = []
+    layers = _children(model)
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        act = _activation_kind(nxt) if nxt is not None else None
+        step: Step | None = None
+        consumed = 1
+        if isinstance(layer, Sequential):
+            steps.extend(_compile(layer, tuner, fallbacks))
+            i += 1
+            continue
+        if isinstance(layer, Linear):
+            step, consumed = LinearStep(layer, act), 2 if act else 1
+        elif isinstance(layer, Conv2d) and layer.padding_mode == "zeros":
+            try:
+                step, consumed = ConvStep(layer, tuner, act), 2 if act else 1
+            except NotImplementedError:
+                step = None
+        elif _activation_kind(layer) is not None:
+            step = ActivationStep(str(_activation_kind(layer)))
+        elif isinstance(layer, BatchNorm1d | BatchNorm2d) and layer.running_mean is not None:
+            step = ChannelAffineStep(layer)
+        elif isinstance(layer, LayerNorm):
+            step = LayerNormStep(layer)
+        elif (
+            isinstance(layer, MaxPool2d)
+            and pair(layer.padding) == (0, 0)
+            and pair(layer.dilation) == (1, 1)
+            and not layer.ceil_mode
+            and not layer.return_indices
+        ):
+            step = MaxPoolStep(layer)
+        elif isinstance(layer, AdaptiveAvgPool2d) and layer.output_size in (1, (1, 1)):
+            step = GlobalAvgPoolStep()
+        elif isinstance(layer, Flatten):
+            step = FlattenStep(layer.start_dim, layer.end_dim)
+        elif isinstance(layer, Residual):
+            step = ResidualStep(_compile(layer.body, tuner, fallbacks))
+        if step is None:
+            step = ModuleStep(layer)
+            fallbacks.append(type(layer).__name__)
+        steps.append(step)
+        i += consumed
+    return steps
+
+
+class InferencePlan:
+    """A compiled model: call it like the model (evaluation mode, no autograd)."""
+
+    def __init__(self, steps: list[Step], fallbacks: list[str], folded: list[str]) -> None:
+        self.steps = steps
+        self.fallbacks = fallbacks
+        self.folded = folded
+
+    def __call__(self, x: Tensor | Array) -> Tensor:
+        arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+        out, _ = run_steps(self.steps, arr, owned=False)
+        # buffers are reused by the next call, and a non-owned result may alias the input
+        return Tensor(out.copy())
+
+    def describe(self) -> str:
+        return "\n".join(f"{i:2d}. {s.name}" for i, s in enumerate(self.steps))
+
+
+def compile_inference(
+    model: Module, *, fold_bn: bool = True, autotuner: ConvAutotuner | None = None
+) -> InferencePlan:
+    """Compile `model` (its eval-mode behaviour) into an `InferencePlan`.
+
+    The model is not modified. Sequential models (nested Sequentials and
+    tt-spatial's `Residual` included) get the accelerated steps; any other
+    layer runs as itself.
+    """
+    folded: list[str] = []
+    source: Module = model
+    if fold_bn:
+        source, folded = fold_batchnorm(model)
+    else:
+        source = copy.deepcopy(model).eval()
+    fallbacks: list[str] = []
+    steps = _compile(source, autotuner or default_autotuner, fallbacks)
+    return InferencePlan(steps, fallbacks, folded)
