@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,9 @@ def train_short_cifar(
     return model.eval()
 
 
-def distill_finetune(train: Any, teacher: Module, epochs: int, seed: int, limit: int | None):
+def distill_finetune(
+    train: Any, teacher: Module, epochs: int, seed: int, limit: int | None
+) -> Callable[[Module, Pruner | None], Module]:
     """A fine-tuning hook for `optimize`: the pruned student learns from the unpruned teacher."""
 
     def finetune(student: Module, pruner: Pruner | None) -> Module:

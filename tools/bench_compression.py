@@ -222,7 +222,7 @@ def bench_sparsity(
     rows = []
     for scope in ("layer", "global"):
         m = copy.deepcopy(model)
-        p = Pruner(m, 0.9, scope=scope)  # type: ignore[arg-type]
+        p = Pruner(m, 0.9, scope=scope)
         per_layer = ", ".join(f"{n}: {s:.0%}" for n, s in p.layer_sparsity().items())
         rows.append([scope, f"{accuracy(m, xte, yte):.2%}", per_layer])
     table(["scope", "test accuracy", "per-layer sparsity"], rows)

@@ -30,6 +30,7 @@ The latest output goes to tools/results/quantization.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import sys
@@ -109,6 +110,18 @@ def file_bytes(save: Callable[[Path], None]) -> int:
         return path.stat().st_size
 
 
+def _save_float(model: Any, path: Path) -> None:
+    from tt_tensor import save
+
+    save(model.state_dict(), path)
+
+
+def _save_int8(model: Any, path: Path) -> None:
+    from tt_quantization import save_quantized
+
+    save_quantized(model, path)
+
+
 def latency_ms(model: Any, x: np.ndarray, repeats: int) -> float:
     from tt_quantization import inference_latency
     from tt_tensor import Tensor
@@ -181,31 +194,32 @@ def bench_intmath(repeats: int) -> None:
         b = rng.integers(-127, 128, size=(k, n)).astype(np.int16)
         ref = a.astype(np.int64) @ b.astype(np.int64)
         bound = accumulation_bound(a, b)
-        times = {}
+        times: dict[str, float | None] = {}
         for method in ("int", "float32", "float64", "auto"):
             if method == "float32" and bound >= 2**24:
                 times[method] = None
                 continue
-            out = integer_matmul(a, b, method)  # type: ignore[arg-type]
+            out = integer_matmul(a, b, method)
             assert np.array_equal(out, ref), method
             times[method] = (
                 measure(
-                    lambda m_=method, a_=a, b_=b: integer_matmul(a_, b_, m_),
+                    functools.partial(integer_matmul, a, b, method),
                     warmup=1,
                     repeats=repeats,
                 ).min
                 * 1e3
             )
-        t_int = times["int"]
+        t_int, f64, t_auto = times["int"], times["float64"], times["auto"]
         f32 = times["float32"]
+        assert t_int is not None and f64 is not None and t_auto is not None
         rows.append(
             [
                 f"{m}x{k} @ {k}x{n}",
                 f"{bound:.2e}",
                 f"{t_int:.2f}",
                 "refused (bound >= 2^24)" if f32 is None else f"{f32:.2f} ({t_int / f32:.1f}x)",
-                f"{times['float64']:.2f} ({t_int / times['float64']:.1f}x)",
-                f"{times['auto']:.2f}",
+                f"{f64:.2f} ({t_int / f64:.1f}x)",
+                f"{t_auto:.2f}",
                 "yes",
             ]
         )
@@ -296,8 +310,8 @@ def evaluate_variants(
     repeats: int,
     batch_1_repeats: int,
 ) -> dict[str, Any]:
-    from tt_quantization import QConfig, model_size, quantize_model, save_quantized
-    from tt_tensor import Tensor, save
+    from tt_quantization import QConfig, model_size, quantize_model
+    from tt_tensor import Tensor
 
     rng = np.random.default_rng(1)
     calib_idx = rng.choice(len(xtr), 1024, replace=False)
@@ -323,10 +337,10 @@ def evaluate_variants(
         acc = accuracy(m, xte, yte)
         eval_s = time.perf_counter() - t0
         if name == "float32":
-            size = file_bytes(lambda p, m_=m: save(m_.state_dict(), p))
+            size = file_bytes(functools.partial(_save_float, m))
             base_acc, base_size = acc, size
         else:
-            size = file_bytes(lambda p, m_=m: save_quantized(m_, p))
+            size = file_bytes(functools.partial(_save_int8, m))
         ms = model_size(m)
         lat, l1 = lat256[name], lat1[name]
         rows.append(
@@ -387,7 +401,9 @@ def torch_reference(model: Any, xte: np.ndarray, yte: np.ndarray, repeats: int) 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
             models["torch dynamic int8 (quantize_dynamic)"] = (
-                torch.ao.quantization.quantize_dynamic(tm, {torch.nn.Linear}, dtype=torch.qint8)
+                torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                    tm, {torch.nn.Linear}, dtype=torch.qint8
+                )
             )
     except Exception as err:  # engine not available in this build
         say(f"torch dynamic quantization unavailable: {err}")
