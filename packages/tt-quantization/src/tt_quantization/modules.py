@@ -32,7 +32,7 @@ from tt_spatial import Conv2d
 from tt_tensor import Tensor
 
 from .config import QConfig
-from .intmath import Method, integer_matmul, requantize
+from .intmath import Method, exact_matmul
 from .qscheme import Array, QParams, qrange, quantize
 
 
@@ -57,14 +57,20 @@ def im2col(
     dilation: tuple[int, int],
     groups: int,
 ) -> Array:
-    """A padded (N, C, H, W) array as columns (N, G, Cg*kh*kw, Ho*Wo): one copy, no loops."""
-    n, c = x.shape[:2]
+    """A padded (C, H, W, N) array as columns (G, Cg*kh*kw, Ho*Wo*N): one copy, no loops.
+
+    Batch-last columns make the whole convolution one matmul per group, whose
+    (Og, Ho*Wo*N) result is already the (C, H, W, N) memory layout that
+    tt-spatial's layers use (a logically NCHW array stored channels-first,
+    batch-last), so pooling and BatchNorm after it take their fast path.
+    """
+    c, n = x.shape[0], x.shape[3]
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    win = sliding_window_view(x, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
-    ho, wo = win.shape[2:4]  # (N, C, Ho, Wo, kh, kw), a view
-    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
-    return cols.reshape(n, groups, (c // groups) * kh * kw, ho * wo)
+    win = sliding_window_view(x, span, axis=(1, 2))[:, ::sh, ::sw, :, ::dh, ::dw]
+    ho, wo = win.shape[1:3]  # (C, Ho, Wo, N, kh, kw), a view
+    cols = np.ascontiguousarray(win.transpose(0, 4, 5, 1, 2, 3))
+    return cols.reshape(groups, (c // groups) * kh * kw, ho * wo * n)
 
 
 def _scalar(value: float, dtype: Any) -> Tensor:
@@ -190,28 +196,44 @@ class _QuantizedLayer(Module):
             self.bias.data[...] = float_bias
 
     # --------------------------------------------------------------- computing
-    def _shifted_input(self, x: Tensor) -> Array:
-        """int8 input minus its zero point, as int16 (so 0 means the real value 0.0)."""
+    # The int8 codes are carried in float32 arrays: the values are exactly the
+    # integers an int8 kernel would see (quantize() gives the same codes), and
+    # BLAS can multiply them. `exact_matmul` is given a bound on the partial
+    # sums so it knows float32 accumulation is exact (else it uses float64).
+
+    def _shifted_input(self, x: Tensor) -> tuple[Array, int]:
+        """Input codes minus the zero point (0 means the real 0.0), and max |code - zp|."""
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__} expects a Tensor input, got {type(x).__name__}")
         if x.data.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__} expects a float input, got {x.data.dtype}")
         qp = self.input_qparams()
-        xq = quantize(x.data, qp)
-        return xq.astype(np.int16) - np.int16(int(qp.zero_point))
+        data = x.data
+        if np.isnan(data).any():
+            raise ValueError(f"cannot quantize nan values (input of shape {data.shape})")
+        zp = int(qp.zero_point)
+        codes = np.round(data.astype(np.float32, copy=False) / qp.scale)  # as quantize()
+        codes += zp
+        np.clip(codes, qp.qmin, qp.qmax, out=codes)
+        codes -= zp
+        return codes, max(qp.qmax - zp, zp - qp.qmin)
 
-    def _shifted_weight(self) -> Array:
-        """The int8 weight minus its zero point: the int8 itself when symmetric (no copy)."""
-        if self.weight_zero_point is None:
-            return self.weight.data
-        shape = [1] * self.weight.ndim
-        if self.qconfig.per_channel:
-            shape[0] = -1
-        zp = self.weight_zero_point.data.astype(np.int16).reshape(shape)
-        return self.weight.data.astype(np.int16) - zp
+    def _shifted_weight(self) -> tuple[Array, int]:
+        """float32 weight codes minus their zero point, and their max |value|."""
+        w = self.weight.data.astype(np.float32)
+        if self.weight_zero_point is not None:
+            shape = [1] * w.ndim
+            if self.qconfig.per_channel:
+                shape[0] = -1
+            w -= self.weight_zero_point.data.astype(np.float32).reshape(shape)
+        return w, int(max(abs(float(w.max())), abs(float(w.min()))))
 
     def _finish(self, acc: Array) -> Tensor:
-        """int32 accumulator -> (+ bias) -> int8 output grid -> float32 tensor."""
+        """Accumulator (exact integers) -> (+ bias) -> int8 output grid -> float32 tensor.
+
+        The same arithmetic as `intmath.requantize` followed by dequantization,
+        done in place in float64 without materialising the int8 codes.
+        """
         shape = [1] * acc.ndim
         shape[self.channel_axis] = -1
         w_scale = self.weight_scale.data.astype(np.float64)
@@ -219,14 +241,21 @@ class _QuantizedLayer(Module):
             shape if self.qconfig.per_channel else ()
         )
         bias = 0.0 if self.bias is None else self.bias.data.astype(np.float64).reshape(shape)
+        y = acc.astype(np.float64)
         out_qp = self.output_qparams()
         if out_qp is None:
-            return Tensor((acc * acc_scale + bias).astype(np.float32))
+            y *= acc_scale
+            y += bias
+            return Tensor(y.astype(np.float32))
         out_scale, out_zp = float(out_qp.scale), int(out_qp.zero_point)
-        yq = requantize(
-            acc, acc_scale / out_scale, out_zp, out_qp.qmin, out_qp.qmax, bias / out_scale
-        )
-        return Tensor(((yq.astype(np.int32) - out_zp) * np.float32(out_scale)).astype(np.float32))
+        y *= acc_scale / out_scale
+        y += bias / out_scale
+        np.round(y, out=y)
+        y += out_zp
+        np.clip(y, out_qp.qmin, out_qp.qmax, out=y)
+        y -= out_zp
+        y *= np.float64(np.float32(out_scale))
+        return Tensor(y.astype(np.float32))
 
     def _activation_range(self) -> tuple[int, int]:
         return qrange(self.qconfig.activation_bits, self.qconfig.activation_symmetric)
@@ -274,16 +303,18 @@ class QuantizedLinear(_QuantizedLayer):
         return q
 
     def forward(self, input: Tensor) -> Tensor:
-        a = self._shifted_input(input)
+        a, _ = self._shifted_input(input)
         if a.ndim == 0 or a.shape[-1] != self.in_features:
             raise ValueError(
                 f"QuantizedLinear expects inputs with last dimension {self.in_features}, "
                 f"got shape {tuple(a.shape)}"
             )
         lead = a.shape[:-1]
-        acc = integer_matmul(
-            a.reshape(-1, self.in_features), self._shifted_weight().T, self.matmul_method
-        )
+        rows = a.reshape(-1, self.in_features)
+        w, w_max = self._shifted_weight()
+        # every partial sum of a row is at most sum_k |a_k| * max |w|
+        row_l1 = float(np.abs(rows).sum(axis=-1, dtype=np.float64).max(initial=0.0))
+        acc = exact_matmul(rows, w.T, int(row_l1) * w_max, self.matmul_method)
         return self._finish(acc.reshape(*lead, self.out_features))
 
     def extra_repr(self) -> str:
@@ -355,7 +386,7 @@ class QuantizedConv2d(_QuantizedLayer):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        a = self._shifted_input(input)
+        a, a_max = self._shifted_input(input)
         if a.ndim != 4 or a.shape[1] != self.in_channels:
             raise ValueError(
                 f"QuantizedConv2d expects an (N, {self.in_channels}, H, W) input, "
@@ -371,12 +402,18 @@ class QuantizedConv2d(_QuantizedLayer):
             raise ValueError(
                 f"QuantizedConv2d: input {tuple(a.shape)} is smaller than the kernel {(kh, kw)}"
             )
+        # channels-first, batch-last (a view when the input already is, e.g. from a conv)
+        chwn = np.ascontiguousarray(a.transpose(1, 2, 3, 0))
         # zero padding of the shifted input is padding with the real value 0.0
-        padded = np.pad(a, ((0, 0), (0, 0), (pads[0], pads[1]), (pads[2], pads[3])))
+        padded = np.pad(chwn, ((0, 0), (pads[0], pads[1]), (pads[2], pads[3]), (0, 0)))
         cols = im2col(padded, self.kernel_size, self.stride, self.dilation, self.groups)
-        w3 = self._shifted_weight().reshape(self.groups, self.out_channels // self.groups, -1)
-        acc = integer_matmul(w3, cols, self.matmul_method).reshape(n, self.out_channels, ho, wo)
-        return self._finish(acc)
+        w, _ = self._shifted_weight()
+        w3 = w.reshape(self.groups, self.out_channels // self.groups, -1)
+        # every partial sum of a filter is at most sum_k |w_k| * max |input code - zp|
+        w_l1 = float(np.abs(w3).sum(axis=-1, dtype=np.float64).max(initial=0.0))
+        acc = exact_matmul(w3, cols, int(w_l1) * a_max, self.matmul_method)
+        # (G, Og, Ho*Wo*N) is (C, Ho, Wo, N) memory: view it as NCHW without copying
+        return self._finish(acc.reshape(self.out_channels, ho, wo, n).transpose(3, 0, 1, 2))
 
     def extra_repr(self) -> str:
         return (
