@@ -17,6 +17,7 @@ Run: python milestones/m2024_production.py [--quick] [--data DIR] [--weights FIL
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 import tempfile
@@ -300,6 +301,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fraction of channels removed per prunable layer (default 0.5, quick 0.25)",
     )
     p.add_argument(
+        "--prune-residuals",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also prune the channels residual additions tie together (default: yes)",
+    )
+    p.add_argument(
         "--sparsity", type=float, default=0.25, help="fraction of weights zeroed (default 0.25)"
     )
     p.add_argument("--sparsity-scope", choices=["layer", "global"], default="global")
@@ -367,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             (x_test, y_test),
             name="CIFAR-10 CNN",
             channel_prune=channel_prune,
+            prune_residuals=args.prune_residuals,
             sparsity=args.sparsity,
             sparsity_scope=args.sparsity_scope,
             finetune=finetune,

@@ -6,13 +6,23 @@ doing the same forward and the backward's matmuls/reductions by hand), all
 measured in this one run. Also the fixed per-op overhead on a 1-element tensor.
 
     uv run python tools/bench_tensor.py [--quick] [--out tools/results/tensor.md]
+
+At these sizes a fwd+bwd step allocates several megabyte-sized arrays, and
+glibc's malloc by default hands freed memory back to the kernel, so the next
+allocation pays for fresh page faults. Which side pays depends on the order
+of frees, not on the work done, so on glibc the whole table is measured a
+second time in a child process whose malloc keeps freed memory
+(`MALLOC_TRIM_THRESHOLD_`, `MALLOC_MMAP_THRESHOLD_`; the same for both sides).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,23 +33,36 @@ import tt_autograd
 import tt_tensor as tt
 
 
-def best_time(fn: Callable[[], Any], min_time: float = 0.2, repeats: int = 7) -> float:
-    """Median over `repeats` of the mean time per call in a loop lasting >= min_time/repeats."""
+def _calls_for(fn: Callable[[], Any], budget: float) -> int:
+    """How many calls of `fn` fill `budget` seconds (after one warm-up call)."""
     fn()
-    n, t0 = 1, time.perf_counter()
+    t0 = time.perf_counter()
     fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    n = max(1, int(min_time / repeats / one))
-    samples = []
+    return max(1, int(budget / max(time.perf_counter() - t0, 1e-7)))
+
+
+def paired_time(
+    fa: Callable[[], Any], fb: Callable[[], Any], min_time: float = 0.2, repeats: int = 9
+) -> tuple[float, float]:
+    """Median time per call of `fa` and `fb`, measured in alternating rounds.
+
+    Alternating A and B round by round means a burst of load on the machine
+    hits both sides instead of skewing one of them.
+    """
+    na, nb = _calls_for(fa, min_time / repeats), _calls_for(fb, min_time / repeats)
+    ta: list[float] = []
+    tb: list[float] = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n)
-    return float(np.median(samples))
+        for fn, n, out in ((fa, na, ta), (fb, nb, tb)):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            out.append((time.perf_counter() - t0) / n)
+    return float(np.median(ta)), float(np.median(tb))
 
 
 Row = tuple[str, int, float, float, str]
+KEEP_MEMORY = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 25)}
 
 
 def rows(sizes: list[int], min_time: float) -> list[Row]:
@@ -86,9 +109,9 @@ def size_rows(n: int, min_time: float) -> list[Row]:
         ("sum(dim=1)", lambda: a.sum(1), lambda: ta.sum(1), np_sum_fb, tt_sum_fb),
     ]
     for name, npf, ttf, npfb, ttfb in cases:
-        t_np, t_tt = best_time(npf, min_time), best_time(ttf, min_time)
+        t_np, t_tt = paired_time(npf, ttf, min_time)
         out.append((name, n, t_np, t_tt, "forward"))
-        t_npb, t_ttb = best_time(npfb, min_time), best_time(ttfb, min_time)
+        t_npb, t_ttb = paired_time(npfb, ttfb, min_time)
         out.append((name, n, t_npb, t_ttb, "fwd+bwd"))
     return out
 
@@ -97,15 +120,33 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--quick", action="store_true", help="sizes 64 and 256 only")
     p.add_argument("--out", type=Path, default=None, help="write a Markdown report here")
+    p.add_argument("--rows-json", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     sizes = [64, 256] if args.quick else [64, 128, 256, 512, 1024, 2048]
     min_time = 0.05 if args.quick else 0.3
+    if args.rows_json:  # the child run: just the table, as JSON
+        print(json.dumps(rows(sizes, min_time)))
+        return 0
 
     x, y = np.ones(1, np.float32), np.ones(1, np.float32)
     tx, ty = tt.Tensor(x), tt.Tensor(y)
     gx = tt.Tensor(x, requires_grad=True)
-    overhead_plain = best_time(lambda: tx + ty) - best_time(lambda: x + y)
-    overhead_graph = best_time(lambda: gx + ty) - best_time(lambda: x + y)
+    t_np, t_plain = paired_time(lambda: x + y, lambda: tx + ty)
+    overhead_plain = t_plain - t_np
+    t_np, t_graph = paired_time(lambda: x + y, lambda: gx + ty)
+    overhead_graph = t_graph - t_np
+    gy = tt.Tensor(y, requires_grad=True)
+
+    def np_step() -> Any:
+        c = x + y
+        return c.sum(), np.ones_like(c), np.ones_like(c)
+
+    def tt_step() -> None:
+        gx.grad = gy.grad = None
+        (gx + gy).sum().backward()
+
+    t_np, t_step = paired_time(np_step, tt_step)
+    overhead_step = t_step - t_np
 
     lines = [
         "# Tensor vs raw NumPy",
@@ -117,20 +158,48 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Per-op overhead (1-element add, Tensor minus NumPy): {overhead_plain * 1e6:.1f} µs "
         f"without a graph, {overhead_graph * 1e6:.1f} µs when recording for autograd "
-        "(target: < 20 µs).",
+        "(target: < 20 µs). A whole fwd+bwd step `(a + b).sum().backward()` on 1 element "
+        f"costs {overhead_step * 1e6:.1f} µs more than NumPy's forward and gradients: "
+        "the Python of recording two nodes, walking them back and filling two `.grad`s, "
+        "which is what separates the ratios below at small sizes.",
         "",
-        "| op | size | mode | NumPy | Tensor | ratio |",
-        "|---|---:|---|---:|---:|---:|",
+        "| op | size | mode | NumPy | Tensor | ratio | NumPy, kept memory "
+        "| Tensor, kept memory | ratio, kept memory |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, n, t_np, t_tt, mode in rows(sizes, min_time):
-        lines.append(
-            f"| {name} | {n} | {mode} | {t_np * 1e6:,.1f} µs | {t_tt * 1e6:,.1f} µs "
-            f"| {t_tt / t_np:.2f}× |"
-        )
+    table = rows(sizes, min_time)
+    kept, why_not = kept_memory_rows(args.quick)
+    misses, kept_misses = [], []
+    for i, (name, n, t_np, t_tt, mode) in enumerate(table):
+        cells = [f"{t_np * 1e6:,.1f} µs", f"{t_tt * 1e6:,.1f} µs", f"{t_tt / t_np:.2f}×"]
+        if kept is not None:
+            k_np, k_tt = kept[i][2], kept[i][3]
+            cells += [f"{k_np * 1e6:,.1f} µs", f"{k_tt * 1e6:,.1f} µs", f"{k_tt / k_np:.2f}×"]
+            if n >= 512 and k_tt / k_np > 1.10:
+                kept_misses.append(f"{name} {n} {mode}")
+        else:
+            cells += ["missing"] * 3
+        lines.append(f"| {name} | {n} | {mode} | " + " | ".join(cells) + " |")
+        if n >= 512 and t_tt / t_np > 1.10:
+            misses.append(f"{name} {n} {mode}")
     lines += [
         "",
         "fwd+bwd compares `(a op b).sum().backward()` with NumPy computing the same forward "
         "and the same gradient arrays by hand. Target: within 1.10× of NumPy at size ≥ 512.",
+        '"kept memory": the same table measured in a child process whose glibc malloc keeps '
+        f"freed memory ({', '.join(f'{k}={v}' for k, v in KEEP_MEMORY.items())})"
+        + (f"; not measured: {why_not}." if why_not else "."),
+        "Rows over 1.10× at size ≥ 512 with the default allocator: "
+        + (", ".join(misses) if misses else "none")
+        + "; with kept memory: "
+        + (
+            ", ".join(kept_misses)
+            if kept is not None and kept_misses
+            else "none"
+            if kept
+            else "missing"
+        )
+        + ".",
         f"(tt_autograd engine: {type(tt_autograd._ENGINE).__name__})",
     ]
     report = "\n".join(lines) + "\n"
@@ -139,6 +208,19 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report)
     return 0
+
+
+def kept_memory_rows(quick: bool) -> tuple[list[Row] | None, str]:
+    """The table again, in a child process whose malloc keeps freed memory (glibc only)."""
+    if platform.libc_ver()[0] != "glibc":
+        return None, f"the C library is not glibc ({platform.libc_ver()[0] or 'unknown'})"
+    cmd = [sys.executable, __file__, "--rows-json"] + (["--quick"] if quick else [])
+    done = subprocess.run(
+        cmd, env={**os.environ, **KEEP_MEMORY}, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return None, f"the child run failed: {done.stderr.strip()[-300:]}"
+    return [tuple(r) for r in json.loads(done.stdout)], ""
 
 
 if __name__ == "__main__":

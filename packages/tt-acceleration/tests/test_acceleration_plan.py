@@ -99,3 +99,31 @@ def test_batched_inference_equals_one_call() -> None:
     np.testing.assert_allclose(batched_inference(plan, x.data, 8).data, full, atol=1e-6)
     with pytest.raises(ValueError, match="batch_size"):
         batched_inference(model, x, 0)
+
+
+def test_small_batches_use_buffered_convolutions_large_ones_the_autotuner(
+    tuner: ConvAutotuner,
+) -> None:
+    from tt_acceleration.plan import BUFFERED_MAX_BATCH, ConvStep
+
+    manual_seed(3)
+    model = CifarResNet(widths=(4, 8, 8, 16)).eval()
+    plan = compile_inference(model, autotuner=tuner)
+
+    def convs(steps: list) -> list[ConvStep]:  # type: ignore[type-arg]
+        found: list[ConvStep] = []
+        for s in steps:
+            found += [s] if isinstance(s, ConvStep) else convs(getattr(s, "body", []))
+        return found
+
+    one, many = randn(1, 3, 32, 32), randn(BUFFERED_MAX_BATCH + 1, 3, 32, 32)
+    for _ in range(2):  # the second call runs the method chosen on the first
+        np.testing.assert_allclose(plan(one).data, _plain(model, one), rtol=1e-4, atol=1e-5)
+    steps = convs(plan.steps)
+    assert len(steps) == 8
+    for step in steps:
+        assert step.buffered is not None and len(step.buffered.records) == 1
+        (times,) = step.buffered.records.values()
+        assert {"window", "gather", "autotuned"} <= set(times)
+    np.testing.assert_allclose(plan(many).data, _plain(model, many), rtol=1e-4, atol=1e-5)
+    assert all(len(s.buffered.records) == 1 for s in steps if s.buffered is not None)

@@ -164,3 +164,41 @@ def test_detach_cuts_the_graph() -> None:
     y.sum().backward()
     assert x.grad is not None
     assert x.grad.item() == 2.0
+
+
+def test_adopted_gradients_never_alias_other_arrays() -> None:
+    """Leaf `.grad` may adopt a rule's fresh array, but never one somebody else holds."""
+    x = Tensor(np.ones((3, 3)), dtype=tt.float64, requires_grad=True)
+    w = Tensor(np.full((3, 3), 2.0), dtype=tt.float64, requires_grad=True)
+    y = x @ w  # fresh arrays from the matmul rule: adopted
+    h = y * 1.0  # a non-leaf sharing `add`'s gradient with the leaf x below
+    (h + x).sum().backward()
+    assert x.grad is not None and w.grad is not None
+    np.testing.assert_allclose(x.grad.data, np.full((3, 3), 7.0))  # 1 + w.sum(1)
+    np.testing.assert_allclose(w.grad.data, np.full((3, 3), 3.0))
+    before = x.grad.data.copy()
+    (x * 1.0).sum().backward()  # a second backward accumulates in place
+    np.testing.assert_allclose(x.grad.data, before + 1.0)
+    assert not np.shares_memory(x.grad.data, w.grad.data)
+
+
+def test_custom_function_results_are_copied_into_grad() -> None:
+    """A Function may hand back an array it keeps; `.grad` must not alias it."""
+    kept = np.full(3, 5.0)
+
+    class Leak(ag.Function):
+        @staticmethod
+        def forward(ctx: ag.FunctionCtx, a: Tensor) -> Tensor:
+            return Tensor(a.data * 2)
+
+        @staticmethod
+        def backward(ctx: ag.FunctionCtx, grad_output: Tensor) -> Tensor:
+            return Tensor(kept)
+
+    x = Tensor(np.zeros(3), dtype=tt.float64, requires_grad=True)
+    Leak.apply(x).sum().backward()
+    assert x.grad is not None
+    assert not np.shares_memory(x.grad.data, kept)
+    Leak.apply(x).sum().backward()
+    np.testing.assert_allclose(kept, 5.0)  # accumulation wrote into x.grad, not `kept`
+    np.testing.assert_allclose(x.grad.data, 10.0)

@@ -136,3 +136,55 @@ def test_unknown_layer_in_between_stops_pruning() -> None:
     model = Sequential(Linear(4, 6), Mix(), Linear(6, 6), Scale(), Linear(6, 2))
     _, report = prune_channels(model, 0.5)
     assert report == []
+
+
+def test_through_residuals_prunes_tied_channels_and_dead_ones_change_nothing() -> None:
+    manual_seed(4)
+    model = CifarResNet(widths=(4, 8, 8, 8), num_classes=3)
+    model.eval()
+    # silence half the channels of every BatchNorm (residual streams included):
+    # pruning exactly those (smallest |gamma|) cannot change the output
+    for bn in (m for m in model.modules() if isinstance(m, BatchNorm2d)):
+        dead = np.arange(0, bn.num_features, 2)
+        bn.weight.data[dead] = 0
+        bn.bias.data[dead] = 0
+    x = _x((2, 3, 32, 32))
+    want = model(x).data
+    small, report = prune_channels(model, 0.5, through_residuals=True)
+    pruned = {r.name: (r.channels_before, r.channels_after) for r in report}
+    for name in ("1.0", "3.body.1.0", "6.0", "8.body.1.0"):
+        assert pruned[name] == (8, 4)
+    assert small[3].body[0][0].in_channels == 4 and small[4][0].in_channels == 4
+    assert small[8].body[0][0].in_channels == 4 and small[11].in_features == 4
+    assert small[1][1].num_features == 4 and small[3].body[1][1].num_features == 4
+    np.testing.assert_allclose(small(x).data, want, rtol=1e-4, atol=1e-5)
+    # without the option those layers keep their width
+    _, plain = prune_channels(model, 0.5)
+    assert "1.0" not in {r.name for r in plain}
+
+
+def test_through_residuals_follows_only_channelwise_blocks() -> None:
+    from tt_spatial import Residual
+
+    class Mix(Module):  # mixes channels: the tie cannot be followed through it
+        def forward(self, x: Tensor) -> Tensor:
+            return x - x.mean(1, keepdim=True)
+
+    def model(tail: Module) -> Sequential:
+        manual_seed(5)
+        net = Sequential(
+            Conv2d(3, 6, 3, padding=1),
+            ReLU(),
+            Residual(Sequential(Conv2d(6, 6, 3, padding=1), tail)),
+            Flatten(),
+            Linear(6 * 4 * 4, 2),
+        )
+        return net.eval()
+
+    x = _x((2, 3, 4, 4))
+    plain = model(ReLU())
+    small, report = prune_channels(plain, 0.5, through_residuals=True)
+    assert {r.name for r in report} == {"0", "2.body.0"}  # one conv is the body's first and last
+    assert small(x).shape == (2, 2) and small[4].in_features == 3 * 16
+    _, report = prune_channels(model(Mix()), 0.5, through_residuals=True)
+    assert report == []

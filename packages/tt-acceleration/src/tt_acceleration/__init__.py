@@ -6,12 +6,15 @@
   activations, folded BatchNorm and autotuned convolutions.
 * `ConvAutotuner` / `fast_conv2d`: im2col, einsum or shift-and-accumulate,
   whichever was measured fastest for each shape.
+* `BufferedConv2d`: a small-batch convolution that owns its buffers (the
+  plan's choice when it measures faster).
 * `batched_inference`: many inputs in chunks under `no_grad`.
 * `blas_threads`, `get_blas_threads`: BLAS thread control, read back from the library.
 * `compare_matmul`, `compare_conv2d`: Python loops against vectorized NumPy, timed.
 """
 
 from .batching import batched_inference
+from .buffered import BufferedConv2d
 from .conv import (
     CANDIDATES,
     ConvAutotuner,
@@ -37,6 +40,7 @@ from .threads import ThreadInfo, blas_threads, get_blas_threads, set_blas_thread
 
 __all__ = [
     "CANDIDATES",
+    "BufferedConv2d",
     "ConvAutotuner",
     "ConvGeometry",
     "InferencePlan",

@@ -43,6 +43,7 @@ from tt_spatial.conv import resolve_padding
 from tt_tensor import Tensor
 from tt_transformers import LayerNorm
 
+from .buffered import BufferedConv2d
 from .conv import ConvAutotuner, default_autotuner, pair
 from .folding import fold_batchnorm
 from .fused import gelu_, layer_norm_inference
@@ -71,6 +72,19 @@ class _Buffers:
             buf = np.empty(shape, dtype=dtype)
             self.store[key] = buf
         return buf
+
+
+def _relu_(x: Array) -> None:
+    np.maximum(x, 0, out=x)
+
+
+def _in_place(kind: str | None, work: list[Array]) -> Callable[[Array], None] | None:
+    """`_activate` bound to one kind (ReLU without any dispatch: it is the common one)."""
+    if kind is None:
+        return None
+    if kind == "relu":
+        return _relu_
+    return lambda x: _activate(x, kind, work)
 
 
 def _activate(x: Array, kind: str | None, work: list[Array]) -> None:
@@ -117,8 +131,21 @@ class LinearStep(Step):
         return out.reshape(*x.shape[:-1], self.wt.shape[1]), True
 
 
+# Up to this batch size a convolution's bookkeeping (allocations, padding,
+# passes over the output) costs about as much as its arithmetic, so ConvStep
+# tries its buffered convolution; beyond it, buffers for every batch shape
+# would cost memory for little gain.
+BUFFERED_MAX_BATCH = 8
+
+
 class ConvStep(Step):
-    """Autotuned convolution (folded BatchNorm already in its weights), activation in place."""
+    """A convolution (folded BatchNorm already in its weights), activation in place.
+
+    On the first call for an input shape of at most `BUFFERED_MAX_BATCH`
+    examples it times its own buffered convolution (every way of filling the
+    columns) against the autotuner's best stateless formulation and keeps
+    whichever was fastest for that shape; bigger batches use the autotuner.
+    """
 
     def __init__(
         self, conv: Conv2d, autotuner: ConvAutotuner, activation: str | None = None
@@ -133,14 +160,39 @@ class ConvStep(Step):
         self.autotuner = autotuner
         self.activation = activation
         self.work: list[Array] = []
+        self._fast: dict[tuple[int, ...], Callable[[Array], Array]] = {}
+        self.buffered = (
+            BufferedConv2d(
+                self.w,
+                self.b,
+                pair(self.stride),
+                self.padding,
+                pair(self.dilation),
+                activation=_in_place(activation, self.work),
+            )
+            if self.groups == 1
+            else None
+        )
         self.name = f"Conv2d{tuple(self.w.shape)}" + (f" + {activation}" if activation else "")
 
-    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+    def _stateless(self, x: Array) -> Array:
         out = self.autotuner(
             x, self.w, self.b, self.stride, self.padding, self.dilation, self.groups
         )
         _activate(out, self.activation, self.work)
-        return out, True
+        return out
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        fast = self._fast.get(x.shape)
+        if fast is None:
+            fast = self._fast[x.shape] = self._choose(x)
+        return fast(x), True
+
+    def _choose(self, x: Array) -> Callable[[Array], Array]:
+        if self.buffered is None or x.shape[0] > BUFFERED_MAX_BATCH:
+            return self._stateless
+        method = self.buffered.choose(x, {"autotuned": self._stateless})
+        return self._stateless if method == "autotuned" else self.buffered.runner(x, method)
 
 
 class ActivationStep(Step):
@@ -191,38 +243,58 @@ class LayerNormStep(Step):
 
 
 class MaxPoolStep(Step):
-    """Max over windows as kh*kw elementwise maxima of strided slices, into a reused buffer.
+    """Max over windows as elementwise maxima of strided slices, into reused buffers.
 
     A reduction over two small inner axes (`windows.max(axis=(4, 5))`) is slow in
-    NumPy and its speed depends on the input's memory layout; one `np.maximum`
-    per kernel offset streams through memory the same way for any layout.
+    NumPy and its speed depends on the input's memory layout; `np.maximum` of
+    strided slices streams through memory the same way for any layout. The
+    window is separable: first the maximum over the kernel's rows (kh slices of
+    whole rows), then over its columns (kw slices), kh + kw passes, not kh * kw.
     """
 
     def __init__(self, pool: MaxPool2d) -> None:
         self.k = pair(pool.kernel_size)
         self.s = pair(pool.stride)
         self.buffers = _Buffers()
+        self._source: Array | None = None
+        self._shape: tuple[int, ...] = ()
+        self._strides: tuple[int, ...] = ()
+        self._views: tuple[list[Array], Array, list[Array], Array]
         self.name = f"MaxPool2d{self.k}"
 
-    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+    def _buffer(self, x: Array, shape: tuple[int, ...], order: tuple[int, ...]) -> Array:
+        buf = self.buffers.get(
+            (x.shape, x.dtype, order, shape), tuple(shape[a] for a in order), x.dtype
+        )
+        return buf.transpose(np.argsort(order))
+
+    def _prepare(self, x: Array) -> tuple[list[Array], Array, list[Array], Array]:
+        """The row slices of `x`, the row buffer, its column slices, and the output."""
         (kh, kw), (sh, sw) = self.k, self.s
         n, c, h, w = x.shape
         oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-        # Keep the input's memory layout (tt-spatial's convolutions return a
-        # channel-major array viewed as NCHW; the next convolution reads that
-        # layout without a copy).
+        # Keep the input's memory layout (convolutions may return a channel-major
+        # array viewed as NCHW; the next convolution reads that without a copy).
         order = tuple(int(a) for a in np.argsort([-st for st in x.strides], kind="stable"))
-        buf = self.buffers.get(
-            (x.shape, x.dtype, order), tuple((n, c, oh, ow)[a] for a in order), x.dtype
-        )
-        out = buf.transpose(np.argsort(order))
-        for i in range(kh):
-            for j in range(kw):
-                tile = x[:, :, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
-                if i == 0 and j == 0:
-                    np.copyto(out, tile)
-                else:
-                    np.maximum(out, tile, out=out)
+        rows = self._buffer(x, (n, c, oh, w), order)
+        out = self._buffer(x, (n, c, oh, ow), order)
+        row_tiles = [x[:, :, i : i + sh * (oh - 1) + 1 : sh, :] for i in range(kh)]
+        col_tiles = [rows[:, :, :, j : j + sw * (ow - 1) + 1 : sw] for j in range(kw)]
+        return row_tiles, rows, col_tiles, out
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        # A step before that returns the same buffer view on every call (a buffered
+        # convolution does) lets the slices be made once and reused.
+        if x is not self._source or x.strides != self._strides or x.shape != self._shape:
+            self._views = self._prepare(x)
+            self._source, self._shape, self._strides = x, x.shape, x.strides
+        row_tiles, rows, col_tiles, out = self._views
+        np.copyto(rows, row_tiles[0])
+        for tile in row_tiles[1:]:
+            np.maximum(rows, tile, out=rows)
+        np.copyto(out, col_tiles[0])
+        for tile in col_tiles[1:]:
+            np.maximum(out, tile, out=out)
         return out, True
 
 
@@ -357,7 +429,11 @@ def _compile(model: Any, tuner: ConvAutotuner, fallbacks: list[str]) -> list[Ste
 
 
 class InferencePlan:
-    """A compiled model: call it like the model (evaluation mode, no autograd)."""
+    """A compiled model: call it like the model (evaluation mode, no autograd).
+
+    Its steps share buffers between calls, so one plan serves one call at a
+    time: guard it with a lock when threads share it (as `tinytorch serve` does).
+    """
 
     def __init__(self, steps: list[Step], fallbacks: list[str], folded: list[str]) -> None:
         self.steps = steps

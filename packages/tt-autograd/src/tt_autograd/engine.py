@@ -51,6 +51,7 @@ class _Engine:
 
     def __init__(self, rules: dict[str, Rule]) -> None:
         self.rules = rules
+        self.own_rules = frozenset(rules.values())
         self.grad_enabled = True
 
     def record(
@@ -65,38 +66,50 @@ class _Engine:
         out.requires_grad = True
 
     def backward(self, tensor: Tensor, gradient: Tensor | None, retain_graph: bool) -> None:
-        run_backward([tensor], [gradient], retain_graph, accumulate=True)
+        run_backward([tensor], [gradient], retain_graph, accumulate=True, self_made=self.own_rules)
 
 
 def _topological(roots: list[Node]) -> list[Node]:
     """Nodes reachable from `roots`, each after every node that consumes it."""
     order: list[Node] = []
-    seen: set[int] = set()
+    seen: set[Node] = set()
     stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
+    push, pop, mark = stack.append, stack.pop, seen.add
     while stack:
-        node, expanded = stack.pop()
+        node, expanded = pop()
         if expanded:
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
-        stack.append((node, True))
+        mark(node)
+        push((node, True))
         for t in node.inputs:
             fn = t.grad_fn
-            if fn is not None and id(fn) not in seen:
-                stack.append((fn, False))
+            if fn is not None and fn not in seen:
+                push((fn, False))
     order.reverse()
     return order
 
 
-def _accumulate_leaf(t: Tensor, g: Array) -> None:
+def _accumulate_leaf(t: Tensor, g: Array, steal: bool = False) -> None:
+    """Add `g` into `t.grad`; `steal` adopts `g` itself when nothing else can see it."""
     if t.grad is None:
-        t.grad = Tensor(g.astype(t.data.dtype, copy=True))
+        if steal and g.dtype == t.data.dtype:
+            t.grad = Tensor(g)
+        else:
+            t.grad = Tensor(g.astype(t.data.dtype, copy=True))
     elif t.grad.data.flags.writeable and t.grad.data.shape == g.shape:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
     else:
         t.grad.data = t.grad.data + g
+
+
+def _adoptable(gi: Array, g: Array, grads: Grads) -> bool:
+    """Is `gi` an array the rule just made, owned by nothing else?"""
+    if gi is g or gi.base is not None or not gi.flags.writeable:
+        return False
+    return len(grads) == 1 or sum(x is gi for x in grads) == 1
 
 
 def run_backward(
@@ -105,15 +118,22 @@ def run_backward(
     retain_graph: bool,
     accumulate: bool,
     capture: Sequence[Tensor] = (),
+    self_made: frozenset[Rule] = frozenset(),
 ) -> dict[int, Array]:
     """Propagate from `outputs`; accumulate into leaves' `.grad` and/or capture grads.
 
     Returns the gradients of the `capture` tensors keyed by `id(tensor)`.
+    `self_made` lists the rules whose fresh results may be adopted without a copy.
     """
     captured: dict[int, Array] = {}
-    leaf_targets = {id(t) for t in capture if t.grad_fn is None}
-    node_targets = {id(t.grad_fn): t for t in capture if t.grad_fn is not None}
-    pending: dict[int, Array] = {}
+    leaf_targets: set[int] = set()
+    node_targets: dict[Node, Tensor] = {}
+    for t in capture:
+        if t.grad_fn is None:
+            leaf_targets.add(id(t))
+        else:
+            node_targets[t.grad_fn] = t
+    pending: dict[Node, Array] = {}
     roots: list[Node] = []
     for out, seed in zip(outputs, grad_outputs, strict=True):
         if seed is None:
@@ -122,7 +142,7 @@ def run_backward(
                     f"grad can be implicitly created only for scalar outputs, got shape "
                     f"{out.shape}: pass a gradient tensor of that shape"
                 )
-            garr = np.ones_like(out.data)
+            garr = np.array(1, dtype=out.data.dtype).reshape(out.data.shape)
         else:
             garr = np.asarray(seed.data, dtype=out.data.dtype)
             if garr.shape != out.shape:
@@ -136,12 +156,12 @@ def run_backward(
             if accumulate:
                 _accumulate_leaf(out, garr)
             continue
-        key = id(out.grad_fn)
-        pending[key] = pending[key] + garr if key in pending else garr
-        roots.append(out.grad_fn)
+        node = out.grad_fn
+        pending[node] = pending[node] + garr if node in pending else garr
+        roots.append(node)
 
     for node in _topological(roots):
-        g = pending.pop(id(node), None)
+        g = pending.pop(node, None)
         if g is None:
             continue
         if node.saved is None:
@@ -150,31 +170,37 @@ def run_backward(
                 "tensors after they have already been freed). Specify retain_graph=True on the "
                 "first backward() call if you need to backward through the graph again."
             )
-        if id(node) in node_targets:
-            captured[id(node_targets[id(node)])] = g
-        produced = node.out()
-        if accumulate and produced is not None and produced._retain:
-            _accumulate_leaf(produced, g)
+        if node_targets and node in node_targets:
+            captured[id(node_targets[node])] = g
+        if accumulate:
+            produced = node.out()
+            if produced is not None and produced._retain:
+                _accumulate_leaf(produced, g)
         grads = node.rule(node, g)
+        # The built-in rules return either views of `g` or arrays they just made;
+        # a just-made array that no other input receives can become a leaf's
+        # `.grad` without a copy (as PyTorch's AccumulateGrad steals). Custom
+        # `Function`s may return anything, so their results are always copied.
+        trusted = node.rule in self_made
         for t, gi in zip(node.inputs, grads, strict=True):
             if gi is None or not t.requires_grad:
                 continue
-            if gi.shape != t.shape:
+            if gi.shape != t.data.shape:
                 raise RuntimeError(
                     f"gradient rule of {node.name} returned shape {gi.shape} for an input of "
                     f"shape {t.shape}"
                 )
             fn = t.grad_fn
             if fn is None:
-                if id(t) in leaf_targets:
+                if leaf_targets and id(t) in leaf_targets:
                     prev = captured.get(id(t))
                     captured[id(t)] = gi.copy() if prev is None else prev + gi
                 if accumulate:
-                    _accumulate_leaf(t, gi)
+                    steal = trusted and t.grad is None and _adoptable(gi, g, grads)
+                    _accumulate_leaf(t, gi, steal)
             else:
-                key = id(fn)
-                prev = pending.get(key)
-                pending[key] = gi if prev is None else prev + gi
+                prev = pending.get(fn)
+                pending[fn] = gi if prev is None else prev + gi
         if not retain_graph:
             node.saved = None  # type: ignore[assignment]
             node.inputs = ()

@@ -35,7 +35,12 @@ def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
         i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1
     )
     out = g.sum(axis=axes, keepdims=True) if axes else g
-    return out.reshape(shape)
+    return out if out.shape == shape else out.reshape(shape)
+
+
+def _reshaped(g: Array, shape: tuple[int, ...]) -> Array:
+    """`g` itself when it already has `shape` (keeping it a fresh, stealable array)."""
+    return g if g.shape == shape else g.reshape(shape)
 
 
 def _x(node: Node, i: int = 0) -> Array:
@@ -182,6 +187,8 @@ def _minimum(node: Node, g: Array) -> Grads:
 @rule("matmul")
 def _matmul(node: Node, g: Array) -> Grads:
     a, b = _x(node, 0), _x(node, 1)
+    # BLAS needs unit strides: copy a broadcast gradient once, not once per product
+    g = g if g.flags.c_contiguous else np.ascontiguousarray(g)
     if a.ndim > 2 and b.ndim == 2:  # batch folded into rows: two plain GEMMs
         a2d, g2d = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])
         ga = (g2d @ b.T).reshape(a.shape) if _wants(node, 0) else None
@@ -196,9 +203,9 @@ def _matmul(node: Node, g: Array) -> Grads:
         g2 = np.expand_dims(g2, -1) if b.ndim == 1 else g2
     ga = gb = None
     if node.inputs[0].requires_grad:
-        ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        ga = _reshaped(unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape), a.shape)
     if node.inputs[1].requires_grad:
-        gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        gb = _reshaped(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape), b.shape)
     return ga, gb
 
 
@@ -210,19 +217,44 @@ def _expand_reduced(g: Array, node: Node) -> Array:
     return g
 
 
+def _broadcast_view(g: Array, shape: tuple[int, ...]) -> Array:
+    """`np.broadcast_to(g, shape)` for a `g` of the same rank, without its Python overhead.
+
+    Reductions hand back a read-only view with zero strides along the reduced
+    dimensions: rules never write into gradients, and leaf accumulation makes
+    the one copy that is needed.
+    """
+    if g.ndim != len(shape) or not g.flags.c_contiguous:
+        return np.broadcast_to(g, shape)
+    strides = tuple(0 if n != m else st for n, m, st in zip(shape, g.shape, g.strides, strict=True))
+    view: Array = np.ndarray(shape, g.dtype, g, 0, strides)
+    view.flags.writeable = False
+    return view
+
+
+def _reduced_grad(g: Array, node: Node, x: Array) -> Array:
+    """The gradient of a reduction, as a view shaped like its input `x`."""
+    g = _cast(g, x)
+    if g.size == 1 or (g.size > 1 and not any(g.strides)):
+        # one value everywhere (a full reduction such as loss.sum(), or the gradient
+        # of one): a view with all strides 0 onto a single element
+        one = g if g.size == 1 else g[(0,) * g.ndim]
+        view: Array = np.ndarray(x.shape, g.dtype, one, 0, (0,) * x.ndim)
+        view.flags.writeable = False
+        return view
+    return _broadcast_view(_expand_reduced(g, node), x.shape)
+
+
 @rule("sum")
 def _sum(node: Node, g: Array) -> Grads:
-    x = _x(node)
-    # a read-only broadcast view: rules never write into gradients, and the leaf
-    # accumulation makes the one copy that is needed
-    return (np.broadcast_to(_cast(_expand_reduced(g, node), x), x.shape),)
+    return (_reduced_grad(g, node, _x(node)),)
 
 
 @rule("mean")
 def _mean(node: Node, g: Array) -> Grads:
     x = _x(node)
     n = x.size // max(node.saved["out"].size, 1) if x.size else 1
-    return (np.broadcast_to(_cast(_expand_reduced(g, node) / n, x), x.shape),)
+    return (_reduced_grad(g / n, node, x),)
 
 
 @rule("var")

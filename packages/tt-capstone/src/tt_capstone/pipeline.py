@@ -387,6 +387,7 @@ def optimize(
     *,
     name: str = "model",
     channel_prune: float = 0.0,
+    prune_residuals: bool = False,
     sparsity: float = 0.5,
     sparsity_scope: Literal["layer", "global"] = "layer",
     finetune: Finetune | None = None,
@@ -411,8 +412,10 @@ def optimize(
     `calib_samples` calibrate int8 activation ranges. `test_data`: an (inputs,
     labels) pair; its first input is also the single image whose latency is
     timed. `channel_prune` is the fraction of channels removed per prunable
-    layer, `sparsity` the fraction of remaining weights zeroed (per layer, or
-    over the whole model with `sparsity_scope="global"`). `finetune(model,
+    layer (`prune_residuals`: also the channels residual additions tie
+    together, see `tt_compression.prune_channels`), `sparsity` the fraction
+    of remaining weights zeroed (per layer, or over the whole model with
+    `sparsity_scope="global"`). `finetune(model,
     pruner)` may train the pruned model (attach the pruner to the optimizer so
     the zeros stay zero) and return it (or None to keep the same object).
     `threads` fixes the BLAS thread count for every timing (None: leave as is).
@@ -445,6 +448,7 @@ def optimize(
     one = Tensor(x_test[:1].copy())
     settings: dict[str, Any] = {
         "channel_prune": channel_prune,
+        "prune_residuals": prune_residuals,
         "sparsity": sparsity,
         "sparsity_scope": sparsity_scope,
         "finetune": None if finetune is None else getattr(finetune, "__name__", "custom"),
@@ -516,7 +520,9 @@ def optimize(
         notes: list[str] = []
         pruned = copy.deepcopy(base)
         if channel_prune > 0:
-            pruned, removed = prune_channels(pruned, channel_prune)
+            pruned, removed = prune_channels(
+                pruned, channel_prune, through_residuals=prune_residuals
+            )
             notes.append(
                 "channels removed: "
                 + (
@@ -541,7 +547,10 @@ def optimize(
         save_sparse(pruned, pruned_file)
         parts: list[str] = []
         if channel_prune > 0:
-            parts.append(f"{100 * channel_prune:.0f}% of channels removed (prune_channels)")
+            parts.append(
+                f"{100 * channel_prune:.0f}% of channels removed (prune_channels"
+                + (", residual streams included)" if prune_residuals else ")")
+            )
         if sparsity > 0:
             parts.append(f"{100 * sparsity:.0f}% of weights zeroed by magnitude ({sparsity_scope})")
         if not parts:

@@ -22,6 +22,15 @@ Between a layer and its consumer only channel-wise operations may sit
 (elementwise activations, pooling, dropout, BatchNorm, Flatten); anything else
 stops pruning that layer, because removing a channel would change what it
 computes.
+
+A residual block `x + body(x)` ties channels together: the layer that makes
+`x`, the body's last layer (its output is added to `x` channel by channel)
+and every layer that reads the sum must keep the same channels. By default
+such a layer keeps its width. With `through_residuals=True` the whole tied
+group is pruned at once: the channels kept are those with the largest summed
+importance over every producer in the group (each producer's scores
+normalised to mean 1), and the body's first layer and the consumer after
+the block lose the same input channels.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from tt_spatial import (
     Conv2d,
     Dropout2d,
     MaxPool2d,
+    Residual,
 )
 from tt_tensor import Tensor
 
@@ -187,6 +197,106 @@ def _consumer(
     return bns, None
 
 
+@dataclass
+class _Group:
+    """Channels tied by residual additions: who makes them, their BatchNorms, who reads them."""
+
+    producers: list[tuple[str, Linear | Conv2d, list[Any]]]
+    loose_bns: list[Any]
+    consumers: list[Linear | Conv2d]
+
+
+def _residual_group(steps: list[tuple[str, Any]], start: int, channels: int) -> _Group | None:
+    """Follow steps[start]'s output through residual blocks to its real consumer.
+
+    None when anything on the way is not channel-wise, a body does not start
+    and end with a prunable layer of matching width, or no consumer is found.
+    """
+    name, layer = steps[start]
+    group = _Group([(name, layer, [])], [], [])
+    pos = start
+    while True:
+        bns, nxt, stop = _follow(steps, pos, channels)
+        (group.producers[0][2] if pos == start else group.loose_bns).extend(bns)
+        if nxt is not None:
+            group.consumers.append(nxt)
+            return group
+        if stop is None:
+            return None
+        block_name, block = steps[stop]
+        body = _leaves(block.body, f"{block_name}.body") if _is_chain(block.body) else []
+        layers = [(j, s) for j, s in enumerate(body) if isinstance(s[1], Linear | Conv2d)]
+        if not layers:
+            return None
+        (first_at, (_, first)), (last_at, (last_name, last)) = layers[0], layers[-1]
+        if not all(_channelwise(s) for _, s in body[:first_at]):
+            return None
+        if isinstance(first, Conv2d) and (first.groups != 1 or first.in_channels != channels):
+            return None
+        if isinstance(first, Linear) and first.in_features != channels:
+            return None
+        if last.weight.shape[0] != channels or (isinstance(last, Conv2d) and last.groups != 1):
+            return None
+        tail_bns: list[Any] = []
+        for _, s in body[last_at + 1 :]:
+            if isinstance(s, _BATCHNORM) and s.num_features == channels:
+                tail_bns.append(s)
+            elif not _channelwise(s):
+                return None
+        group.consumers.append(first)
+        group.producers.append((last_name, last, tail_bns))
+        pos = stop
+
+
+def _channelwise(step: Any) -> bool:
+    return isinstance(step, _CHANNELWISE) or type(step).__name__ in ELEMENTWISE
+
+
+def _follow(
+    steps: list[tuple[str, Any]], start: int, channels: int
+) -> tuple[list[Any], Linear | Conv2d | None, int | None]:
+    """`_consumer`, but also reporting where a residual block stopped the search."""
+    bns, nxt = _consumer(steps, start, channels)
+    if nxt is not None:
+        return bns, nxt, None
+    for j in range(start + 1, len(steps)):
+        step = steps[j][1]
+        if isinstance(step, Residual):
+            return bns, None, j
+        if isinstance(step, _BATCHNORM) or _channelwise(step):
+            continue
+        break
+    return bns, None, None
+
+
+def _prune_group(
+    name: str,
+    group: _Group,
+    channels: int,
+    amount: float,
+    criterion: Criterion,
+    min_channels: int,
+    report: list[ChannelPruning],
+) -> None:
+    keep = max(min_channels, channels - round(amount * channels))
+    if keep >= channels:
+        return
+    score = np.zeros(channels)
+    for _, layer, bns in group.producers:
+        s = _importance(layer, bns[0] if bns else None, criterion)
+        score += s / max(float(s.mean()), 1e-12)
+    idx = np.sort(np.argsort(-score, kind="stable")[:keep])
+    for layer_name, layer, bns in group.producers:
+        _shrink_outputs(layer, idx)
+        for bn in bns:
+            _shrink_batchnorm(bn, idx)
+        report.append(ChannelPruning(layer_name, channels, keep))
+    for bn in group.loose_bns:
+        _shrink_batchnorm(bn, idx)
+    for consumer in group.consumers:
+        _shrink_inputs(consumer, idx, channels)
+
+
 def prune_channels(
     model: M,
     amount: float,
@@ -194,13 +304,15 @@ def prune_channels(
     criterion: Criterion = "auto",
     min_channels: int = 1,
     inplace: bool = False,
+    through_residuals: bool = False,
 ) -> tuple[M, list[ChannelPruning]]:
     """Remove `amount` (a fraction) of the output channels of every prunable layer.
 
     Only layers inside `Sequential` chains are touched (the order of the layers
     must be known); chains inside other modules, such as a residual block's
-    body, are pruned on their own. Returns the smaller model and what was
-    removed per layer.
+    body, are pruned on their own. `through_residuals` also prunes the channels
+    a residual addition ties together (see the module's docstring). Returns the
+    smaller model and what was removed per layer.
     """
     if isinstance(amount, bool) or not isinstance(amount, int | float) or not 0 <= amount < 1:
         raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
@@ -212,7 +324,7 @@ def prune_channels(
     report: list[ChannelPruning] = []
     chains = [("", root)] if _is_chain(root) else _inner_chains(root, "")
     for prefix, chain in chains:
-        _prune_chain(chain, prefix, amount, criterion, min_channels, report)
+        _prune_chain(chain, prefix, amount, criterion, min_channels, report, through_residuals)
     return root, report
 
 
@@ -223,19 +335,25 @@ def _prune_chain(
     criterion: Criterion,
     min_channels: int,
     report: list[ChannelPruning],
+    through_residuals: bool = False,
 ) -> None:
     """Prune inside one chain; its last layer keeps its outputs (they leave the chain)."""
     steps = _leaves(chain, prefix)
     for i, (name, layer) in enumerate(steps):
         if not isinstance(layer, Linear | Conv2d):
             for inner_name, inner in _inner_chains(layer, name):
-                _prune_chain(inner, inner_name, amount, criterion, min_channels, report)
+                _prune_chain(
+                    inner, inner_name, amount, criterion, min_channels, report, through_residuals
+                )
             continue
         if isinstance(layer, Conv2d) and layer.groups != 1:
             continue
         channels = layer.weight.shape[0]
         bns, nxt = _consumer(steps, i, channels)
         if nxt is None:
+            group = _residual_group(steps, i, channels) if through_residuals else None
+            if group is not None:
+                _prune_group(name, group, channels, amount, criterion, min_channels, report)
             continue
         keep = max(min_channels, channels - round(amount * channels))
         if keep >= channels:

@@ -1,0 +1,234 @@
+"""A convolution that owns its buffers: for small batches, copying costs more than arithmetic.
+
+At batch 1 a CIFAR-sized convolution is a few microseconds of BLAS and many
+more of NumPy bookkeeping: padding allocates a new array, im2col another, the
+product a third, and the bias and activation each make a pass over it. Here
+every array is allocated once per input shape and reused on every call:
+
+* the weights become one (Cout, Cin*kh*kw + 1) matrix whose last column is the
+  bias, and the column matrix ends with a row of ones set once, so the matmul
+  adds the bias for free and writes straight into the output buffer (`out=`);
+* the columns are filled by one copy from a sliding-window view of a
+  zero-padded buffer ("window"), by one `np.take` with indices computed once,
+  padding included ("gather"), or, for stride 1, by kh*kw long contiguous
+  copies ("rows"): the padded image flattened, one shifted slice per kernel
+  offset, so the product runs over the padded width and the extra columns are
+  skipped by the returned view. Which is fastest depends on the shape, so
+  `choose` times them (and whatever else it is given) and keeps the winner;
+* the activation runs in place.
+
+The output is channel-major, (Cout, N, Ho, Wo), returned as an (N, Cout, Ho, Wo)
+view: for N = 1 that is plain NCHW, and every later step reads views. For one
+input shape it is the same view object on every call (a later step may
+prepare its own views of it once). The buffers are overwritten by the next
+call, so a caller that keeps a result must copy it (`InferencePlan` does).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+Array: TypeAlias = npt.NDArray[Any]
+METHODS = ("window", "gather", "rows")
+
+
+class _Workspace:
+    """Everything one input shape needs, built on its first call."""
+
+    def __init__(
+        self,
+        x_shape: tuple[int, ...],
+        k: tuple[int, int],
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        dilation: tuple[int, int],
+        cout: int,
+        dtype: Any,
+    ) -> None:
+        n, c, h, w = x_shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, stride, padding, dilation
+        self.oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        self.ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        if self.oh < 1 or self.ow < 1:
+            raise ValueError(f"conv2d: kernel {k} is larger than the padded input of {x_shape}")
+        self.rows = c * kh * kw
+        cols = n * self.oh * self.ow
+        self.cols = np.ones((self.rows + 1, cols), dtype=dtype)  # last row: ones, for the bias
+        self.out = np.empty((cout, cols), dtype=dtype)
+        # "window": a zero-padded copy of x, and a view of its windows in column order
+        self.padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
+        self.interior = self.padded[:, :, ph : ph + h, pw : pw + w]
+        span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+        win = sliding_window_view(self.padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+        self.windows = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo)
+        self.cols_6d = self.cols[: self.rows].reshape(c, kh, kw, n, self.oh, self.ow)
+        # "gather": x flattened with one zero after it; padding points at the zero
+        self.source = np.zeros(n * c * h * w + 1, dtype=dtype)
+        ci, i, j, b, r, s = np.ix_(
+            np.arange(c), np.arange(kh), np.arange(kw), np.arange(n), np.arange(self.oh),
+            np.arange(self.ow),
+        )  # fmt: skip
+        rr, ss = r * sh + i * dh - ph, s * sw + j * dw - pw
+        inside = (rr >= 0) & (rr < h) & (ss >= 0) & (ss < w)
+        flat = ((b * c + ci) * h + np.clip(rr, 0, h - 1)) * w + np.clip(ss, 0, w - 1)
+        self.index = np.where(inside, flat, n * c * h * w).reshape(self.rows, cols)
+        # the (N, Cout, Ho, Wo) view callers get: the same object on every call
+        self.result = self.out.reshape(cout, n, self.oh, self.ow).transpose(1, 0, 2, 3)
+        # "rows" (stride 1): per channel and image the padded grid flattened, with
+        # dw*(kw-1) zeros after it so the last shifted slice stays inside
+        self.strided = (sh, sw) != (1, 1)
+        if self.strided:
+            return
+        hp, wp = h + 2 * ph, w + 2 * pw
+        area = hp * wp
+        flat = np.zeros((c, n, area + dw * (kw - 1)), dtype=dtype)
+        self.flat_interior = flat[:, :, :area].reshape(c, n, hp, wp)[:, :, ph : ph + h, pw : pw + w]
+        m = self.oh * wp
+        self.cols_rows = np.ones((self.rows + 1, n * m), dtype=dtype)
+        blocks = self.cols_rows[: self.rows].reshape(kh * kw, c, n, m)
+        offsets = [i * dh * wp + j * dw for i in range(kh) for j in range(kw)]
+        self.shifts = [(blocks[t], flat[:, :, o : o + m]) for t, o in enumerate(offsets)]
+        self.out_rows = np.empty((cout, n * m), dtype=dtype)
+        grid = self.out_rows.reshape(cout, n, self.oh, wp)[:, :, :, : self.ow]
+        self.result_rows = grid.transpose(1, 0, 2, 3)
+
+    def filler(self, method: str) -> tuple[Callable[[Array], None], Array, Array, Array]:
+        """For `method`: a function filling the columns from x, the columns, the
+        output buffer and the result view (all bound once, so a call does no lookups)."""
+        if method == "window":
+            interior, cols_6d, windows = self.interior, self.cols_6d, self.windows
+
+            def window(x: Array) -> None:
+                np.copyto(interior, x)
+                np.copyto(cols_6d, windows)
+
+            return window, self.cols, self.out, self.result
+        if method == "gather":
+            source, index, target = self.source, self.index, self.cols[: self.rows]
+
+            def gather(x: Array) -> None:
+                np.copyto(source[:-1].reshape(x.shape), x)
+                np.take(source, index, out=target)
+
+            return gather, self.cols, self.out, self.result
+        if method == "rows" and not self.strided:
+            flat_interior, shifts = self.flat_interior, self.shifts
+
+            def rows(x: Array) -> None:
+                np.copyto(flat_interior, x.transpose(1, 0, 2, 3))
+                for block, shifted in shifts:
+                    np.copyto(block, shifted)
+
+            return rows, self.cols_rows, self.out_rows, self.result_rows
+        raise ValueError(f"no convolution method {method!r} for this shape")
+
+
+class BufferedConv2d:
+    """`activation(conv2d(x, w, b))` for inference, into buffers it owns (groups=1)."""
+
+    def __init__(
+        self,
+        w: Array,
+        b: Array | None,
+        stride: tuple[int, int] = (1, 1),
+        padding: tuple[int, int] = (0, 0),
+        dilation: tuple[int, int] = (1, 1),
+        activation: Callable[[Array], object] | None = None,
+    ) -> None:
+        if w.ndim != 4:
+            raise ValueError(f"BufferedConv2d expects a (Cout, Cin, kh, kw) weight, got {w.shape}")
+        cout = w.shape[0]
+        bias = (np.zeros(cout, w.dtype) if b is None else b.astype(w.dtype)).reshape(cout, 1)
+        # columns ordered (channel, kernel row, kernel column), or for "rows"
+        # (kernel row, kernel column, channel); the last column is the bias
+        self.matrix = np.ascontiguousarray(np.concatenate([w.reshape(cout, -1), bias], 1))
+        by_offset = w.transpose(0, 2, 3, 1).reshape(cout, -1)
+        self.matrix_rows = np.ascontiguousarray(np.concatenate([by_offset, bias], 1))
+        self.w_shape = tuple(w.shape)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.activation = activation
+        self.method: dict[tuple[int, ...], str] = {}
+        self.records: dict[tuple[int, ...], dict[str, float]] = {}
+        self._spaces: dict[tuple[int, ...], _Workspace] = {}
+        self._runners: dict[tuple[tuple[int, ...], str], Callable[[Array], Array]] = {}
+
+    def _space(self, x: Array) -> _Workspace:
+        key = tuple(x.shape)
+        space = self._spaces.get(key)
+        if space is None:
+            if x.ndim != 4 or x.shape[1] != self.w_shape[1]:
+                raise ValueError(
+                    f"conv2d: weight {self.w_shape} needs input (N, {self.w_shape[1]}, H, W), "
+                    f"got {x.shape}"
+                )
+            space = _Workspace(
+                key, self.w_shape[2:], self.stride, self.padding, self.dilation,
+                self.w_shape[0], self.matrix.dtype,
+            )  # fmt: skip
+            self._spaces[key] = space
+        return space
+
+    def methods(self, x: Array) -> tuple[str, ...]:
+        """The fill methods that apply to `x`'s shape ("rows" needs stride 1)."""
+        return METHODS if not self._space(x).strided else METHODS[:2]
+
+    def runner(self, x: Array, method: str) -> Callable[[Array], Array]:
+        """`run` for inputs shaped like `x`, with everything looked up once."""
+        fill, cols, out, result = self._space(x).filler(method)
+        matrix = self.matrix_rows if method == "rows" else self.matrix
+        activation = self.activation
+
+        def run(x: Array) -> Array:
+            fill(x)
+            np.matmul(matrix, cols, out=out)
+            if activation is not None:
+                activation(out)
+            return result
+
+        return run
+
+    def run(self, x: Array, method: str) -> Array:
+        """The convolution by `method` (one of `METHODS`), as an (N, Cout, Ho, Wo) view."""
+        key = (tuple(x.shape), method)
+        fn = self._runners.get(key)
+        if fn is None:
+            fn = self._runners[key] = self.runner(x, method)
+        return fn(x)
+
+    def choose(
+        self, x: Array, others: dict[str, Callable[[Array], Array]], repeats: int = 5
+    ) -> str:
+        """Time both fill methods and `others` on `x` (fastest run of `repeats`); keep the winner.
+
+        All candidates must agree with the "window" result first.
+        """
+        key = tuple(x.shape)
+        reference = self.run(x, "window").copy()
+        runs: dict[str, Callable[[Array], Array]] = {
+            m: functools.partial(self.run, method=m) for m in self.methods(x)
+        }
+        runs.update(others)
+        times: dict[str, float] = {}
+        for name, fn in runs.items():
+            got = fn(x)
+            if got.shape != reference.shape or not np.allclose(
+                got, reference, rtol=1e-4, atol=1e-4
+            ):
+                raise RuntimeError(f"convolution {name!r} disagrees with the buffered one on {key}")
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn(x)
+                best = min(best, time.perf_counter() - t0)
+            times[name] = best
+        winner = min(times, key=times.__getitem__)
+        self.records[key] = times
+        self.method[key] = winner
+        return winner
