@@ -39,8 +39,8 @@ Array: TypeAlias = npt.NDArray[Any]
 METHODS = ("window", "gather", "rows")
 
 
-class _Workspace:
-    """Everything one input shape needs, built on its first call."""
+class _Geometry:
+    """One input shape's output size; builds a fill method's buffers when first asked."""
 
     def __init__(
         self,
@@ -52,81 +52,86 @@ class _Workspace:
         cout: int,
         dtype: Any,
     ) -> None:
-        n, c, h, w = x_shape
+        _, c, h, w = x_shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, stride, padding, dilation
         self.oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
         self.ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
         if self.oh < 1 or self.ow < 1:
             raise ValueError(f"conv2d: kernel {k} is larger than the padded input of {x_shape}")
-        self.rows = c * kh * kw
-        cols = n * self.oh * self.ow
-        self.cols = np.ones((self.rows + 1, cols), dtype=dtype)  # last row: ones, for the bias
-        self.out = np.empty((cout, cols), dtype=dtype)
-        # "window": a zero-padded copy of x, and a view of its windows in column order
-        self.padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
-        self.interior = self.padded[:, :, ph : ph + h, pw : pw + w]
-        span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-        win = sliding_window_view(self.padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
-        self.windows = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo)
-        self.cols_6d = self.cols[: self.rows].reshape(c, kh, kw, n, self.oh, self.ow)
-        # "gather": x flattened with one zero after it; padding points at the zero
-        self.source = np.zeros(n * c * h * w + 1, dtype=dtype)
-        ci, i, j, b, r, s = np.ix_(
-            np.arange(c), np.arange(kh), np.arange(kw), np.arange(n), np.arange(self.oh),
-            np.arange(self.ow),
+        self.x_shape, self.k, self.stride, self.padding, self.dilation = (
+            x_shape, k, stride, padding, dilation,
         )  # fmt: skip
-        rr, ss = r * sh + i * dh - ph, s * sw + j * dw - pw
-        inside = (rr >= 0) & (rr < h) & (ss >= 0) & (ss < w)
-        flat = ((b * c + ci) * h + np.clip(rr, 0, h - 1)) * w + np.clip(ss, 0, w - 1)
-        self.index = np.where(inside, flat, n * c * h * w).reshape(self.rows, cols)
-        # the (N, Cout, Ho, Wo) view callers get: the same object on every call
-        self.result = self.out.reshape(cout, n, self.oh, self.ow).transpose(1, 0, 2, 3)
-        # "rows" (stride 1): per channel and image the padded grid flattened, with
-        # dw*(kw-1) zeros after it so the last shifted slice stays inside
+        self.cout, self.dtype = cout, dtype
+        self.rows = c * kh * kw
         self.strided = (sh, sw) != (1, 1)
-        if self.strided:
-            return
-        hp, wp = h + 2 * ph, w + 2 * pw
-        area = hp * wp
-        flat = np.zeros((c, n, area + dw * (kw - 1)), dtype=dtype)
-        self.flat_interior = flat[:, :, :area].reshape(c, n, hp, wp)[:, :, ph : ph + h, pw : pw + w]
-        m = self.oh * wp
-        self.cols_rows = np.ones((self.rows + 1, n * m), dtype=dtype)
-        blocks = self.cols_rows[: self.rows].reshape(kh * kw, c, n, m)
-        offsets = [i * dh * wp + j * dw for i in range(kh) for j in range(kw)]
-        self.shifts = [(blocks[t], flat[:, :, o : o + m]) for t, o in enumerate(offsets)]
-        self.out_rows = np.empty((cout, n * m), dtype=dtype)
-        grid = self.out_rows.reshape(cout, n, self.oh, wp)[:, :, :, : self.ow]
-        self.result_rows = grid.transpose(1, 0, 2, 3)
+
+    def _columns(self, width: int) -> tuple[Array, Array]:
+        """The column matrix (its last row all ones, for the bias) and the output buffer."""
+        return (
+            np.ones((self.rows + 1, width), dtype=self.dtype),
+            np.empty((self.cout, width), dtype=self.dtype),
+        )
 
     def filler(self, method: str) -> tuple[Callable[[Array], None], Array, Array, Array]:
-        """For `method`: a function filling the columns from x, the columns, the
-        output buffer and the result view (all bound once, so a call does no lookups)."""
+        """For `method`: a function filling the columns from x, the columns, the output
+        buffer and the (N, Cout, Ho, Wo) result view, all made once for this shape."""
+        n, c, h, w = self.x_shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.k, self.stride, self.padding, self.dilation
+        oh, ow = self.oh, self.ow
+        if method in ("window", "gather"):
+            cols, out = self._columns(n * oh * ow)
+            result = out.reshape(self.cout, n, oh, ow).transpose(1, 0, 2, 3)
         if method == "window":
-            interior, cols_6d, windows = self.interior, self.cols_6d, self.windows
+            # a zero-padded copy of x, and a view of its windows in column order
+            padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.dtype)
+            interior = padded[:, :, ph : ph + h, pw : pw + w]
+            span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+            win = sliding_window_view(padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+            windows = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo)
+            cols_6d = cols[: self.rows].reshape(c, kh, kw, n, oh, ow)
 
             def window(x: Array) -> None:
                 np.copyto(interior, x)
                 np.copyto(cols_6d, windows)
 
-            return window, self.cols, self.out, self.result
+            return window, cols, out, result
         if method == "gather":
-            source, index, target = self.source, self.index, self.cols[: self.rows]
+            # x flattened with one zero after it; padding points at the zero
+            source = np.zeros(n * c * h * w + 1, dtype=self.dtype)
+            ci, i, j, b, r, s = np.ix_(
+                np.arange(c), np.arange(kh), np.arange(kw), np.arange(n), np.arange(oh),
+                np.arange(ow),
+            )  # fmt: skip
+            rr, ss = r * sh + i * dh - ph, s * sw + j * dw - pw
+            inside = (rr >= 0) & (rr < h) & (ss >= 0) & (ss < w)
+            flat = ((b * c + ci) * h + np.clip(rr, 0, h - 1)) * w + np.clip(ss, 0, w - 1)
+            index = np.where(inside, flat, n * c * h * w).reshape(self.rows, -1)
+            target = cols[: self.rows]
 
             def gather(x: Array) -> None:
                 np.copyto(source[:-1].reshape(x.shape), x)
                 np.take(source, index, out=target)
 
-            return gather, self.cols, self.out, self.result
+            return gather, cols, out, result
         if method == "rows" and not self.strided:
-            flat_interior, shifts = self.flat_interior, self.shifts
+            # per channel and image the padded grid flattened, with dw*(kw-1) zeros
+            # after it so the last shifted slice stays inside
+            hp, wp = h + 2 * ph, w + 2 * pw
+            grid = np.zeros((c, n, hp * wp + dw * (kw - 1)), dtype=self.dtype)
+            inner = grid[:, :, : hp * wp].reshape(c, n, hp, wp)[:, :, ph : ph + h, pw : pw + w]
+            m = oh * wp
+            cols, out = self._columns(n * m)
+            blocks = cols[: self.rows].reshape(kh * kw, c, n, m)
+            offsets = [i * dh * wp + j * dw for i in range(kh) for j in range(kw)]
+            shifts = [(blocks[t], grid[:, :, o : o + m]) for t, o in enumerate(offsets)]
+            result = out.reshape(self.cout, n, oh, wp)[:, :, :, :ow].transpose(1, 0, 2, 3)
 
             def rows(x: Array) -> None:
-                np.copyto(flat_interior, x.transpose(1, 0, 2, 3))
+                np.copyto(inner, x.transpose(1, 0, 2, 3))
                 for block, shifted in shifts:
                     np.copyto(block, shifted)
 
-            return rows, self.cols_rows, self.out_rows, self.result_rows
+            return rows, cols, out, result
         raise ValueError(f"no convolution method {method!r} for this shape")
 
 
@@ -156,10 +161,10 @@ class BufferedConv2d:
         self.activation = activation
         self.method: dict[tuple[int, ...], str] = {}
         self.records: dict[tuple[int, ...], dict[str, float]] = {}
-        self._spaces: dict[tuple[int, ...], _Workspace] = {}
+        self._spaces: dict[tuple[int, ...], _Geometry] = {}
         self._runners: dict[tuple[tuple[int, ...], str], Callable[[Array], Array]] = {}
 
-    def _space(self, x: Array) -> _Workspace:
+    def _space(self, x: Array) -> _Geometry:
         key = tuple(x.shape)
         space = self._spaces.get(key)
         if space is None:
@@ -168,7 +173,7 @@ class BufferedConv2d:
                     f"conv2d: weight {self.w_shape} needs input (N, {self.w_shape[1]}, H, W), "
                     f"got {x.shape}"
                 )
-            space = _Workspace(
+            space = _Geometry(
                 key, self.w_shape[2:], self.stride, self.padding, self.dilation,
                 self.w_shape[0], self.matrix.dtype,
             )  # fmt: skip
@@ -180,7 +185,12 @@ class BufferedConv2d:
         return METHODS if not self._space(x).strided else METHODS[:2]
 
     def runner(self, x: Array, method: str) -> Callable[[Array], Array]:
-        """`run` for inputs shaped like `x`, with everything looked up once."""
+        """`run` for inputs shaped like `x`, with everything looked up once (and its
+        buffers made once: asking again for the same shape and method reuses them)."""
+        key = (tuple(x.shape), method)
+        known = self._runners.get(key)
+        if known is not None:
+            return known
         fill, cols, out, result = self._space(x).filler(method)
         matrix = self.matrix_rows if method == "rows" else self.matrix
         activation = self.activation
@@ -192,20 +202,18 @@ class BufferedConv2d:
                 activation(out)
             return result
 
+        self._runners[key] = run
         return run
 
     def run(self, x: Array, method: str) -> Array:
         """The convolution by `method` (one of `METHODS`), as an (N, Cout, Ho, Wo) view."""
-        key = (tuple(x.shape), method)
-        fn = self._runners.get(key)
-        if fn is None:
-            fn = self._runners[key] = self.runner(x, method)
-        return fn(x)
+        return self.runner(x, method)(x)
 
     def choose(
         self, x: Array, others: dict[str, Callable[[Array], Array]], repeats: int = 5
     ) -> str:
-        """Time both fill methods and `others` on `x` (fastest run of `repeats`); keep the winner.
+        """Time every fill method and `others` on `x` (fastest run of `repeats`); keep the
+        winner, and free the losers' buffers (less memory, and less to evict from cache).
 
         All candidates must agree with the "window" result first.
         """
@@ -231,4 +239,7 @@ class BufferedConv2d:
         winner = min(times, key=times.__getitem__)
         self.records[key] = times
         self.method[key] = winner
+        for m in METHODS:
+            if m != winner:
+                self._runners.pop((key, m), None)
         return winner

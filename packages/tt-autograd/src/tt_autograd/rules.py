@@ -164,7 +164,9 @@ def _clamp(node: Node, g: Array) -> Grads:
     return (g * keep,)
 
 
-def _pick(node: Node, g: Array, first: bool) -> Grads:
+@rule("maximum")
+@rule("minimum")
+def _pick(node: Node, g: Array) -> Grads:
     """maximum/minimum: the gradient goes to the chosen input; ties split it evenly."""
     a, b, out = _x(node, 0), _x(node, 1), node.saved["out"]
     wa = (a == out).astype(g.dtype)
@@ -172,16 +174,6 @@ def _pick(node: Node, g: Array, first: bool) -> Grads:
     both = wa * wb
     wa, wb = wa - 0.5 * both, wb - 0.5 * both
     return unbroadcast(g * wa, a.shape), unbroadcast(g * wb, b.shape)
-
-
-@rule("maximum")
-def _maximum(node: Node, g: Array) -> Grads:
-    return _pick(node, g, True)
-
-
-@rule("minimum")
-def _minimum(node: Node, g: Array) -> Grads:
-    return _pick(node, g, False)
 
 
 @rule("matmul")
