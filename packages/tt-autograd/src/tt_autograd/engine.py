@@ -9,6 +9,8 @@ per node and accumulating them into the leaves' `.grad`.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
@@ -22,10 +24,16 @@ Grads: TypeAlias = Sequence[Array | None]
 Rule: TypeAlias = Callable[["Node", Array], Grads]
 
 
-class Node:
-    """One recorded operation: `rule(node, grad_out)` returns one gradient per input."""
+_SEQUENCE = itertools.count()
 
-    __slots__ = ("inputs", "name", "out", "out_shape", "rule", "saved")
+
+class Node:
+    """One recorded operation: `rule(node, grad_out)` returns one gradient per input.
+
+    `seq` numbers nodes in the order they were recorded (see `_topological`).
+    """
+
+    __slots__ = ("inputs", "name", "out", "out_shape", "rule", "saved", "seq")
 
     def __init__(
         self,
@@ -41,6 +49,7 @@ class Node:
         self.saved = saved
         self.out_shape = out.shape
         self.out: weakref.ref[Tensor] = weakref.ref(out)
+        self.seq = next(_SEQUENCE)
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
@@ -69,27 +78,25 @@ class _Engine:
         run_backward([tensor], [gradient], retain_graph, accumulate=True, self_made=self.own_rules)
 
 
+_SEQ_OF = operator.attrgetter("seq")
+
+
 def _topological(roots: list[Node]) -> list[Node]:
-    """Nodes reachable from `roots`, each after every node that consumes it."""
-    order: list[Node] = []
-    seen: set[Node] = set()
-    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
-    push, pop, mark = stack.append, stack.pop, seen.add
+    """Nodes reachable from `roots`, each after every node that consumes it.
+
+    An operation is recorded only after its inputs exist, so creation order is
+    already a topological order: newest first means every consumer comes before
+    what it consumes (PyTorch's engine orders by the same sequence numbers).
+    """
+    seen = set(roots)
+    stack = list(roots)
     while stack:
-        node, expanded = pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        mark(node)
-        push((node, True))
-        for t in node.inputs:
+        for t in stack.pop().inputs:
             fn = t.grad_fn
             if fn is not None and fn not in seen:
-                push((fn, False))
-    order.reverse()
-    return order
+                seen.add(fn)
+                stack.append(fn)
+    return sorted(seen, key=_SEQ_OF, reverse=True)
 
 
 def _accumulate_leaf(t: Tensor, g: Array, steal: bool = False) -> None:

@@ -150,7 +150,9 @@ class Tensor(_Conversions):
     def __init__(
         self, data: Any, *, dtype: DType | None = None, requires_grad: bool = False
     ) -> None:
-        self.data: Array = _as_array(data, dtype)
+        # a numeric ndarray kept as it is (every operation's result) skips the conversions
+        fast = dtype is None and type(data) is np.ndarray and data.dtype.kind != "O"
+        self.data: Array = data if fast else _as_array(data, dtype)
         self.grad: Tensor | None = None
         self.grad_fn: Any = None
         self._retain = False
