@@ -2,9 +2,10 @@
 
 Each recorded operation becomes a `Node`: the rule that maps the output's
 gradient to its inputs' gradients, the inputs, and what the rule saved. The
-engine orders nodes with an iterative depth-first search (no recursion, so a
-100,000-op chain is fine), then walks them once in reverse, summing gradients
-per node and accumulating them into the leaves' `.grad`.
+engine collects the nodes reachable from the output with an explicit stack (no
+recursion, so a 100,000-op chain is fine), orders them newest first (creation
+order is a topological order), then walks them once, summing gradients per
+node and accumulating them into the leaves' `.grad`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Node:
     `seq` numbers nodes in the order they were recorded (see `_topological`).
     """
 
-    __slots__ = ("inputs", "name", "out", "out_shape", "rule", "saved", "seq")
+    __slots__ = ("inputs", "name", "out", "rule", "saved", "seq")
 
     def __init__(
         self,
@@ -47,7 +48,6 @@ class Node:
         self.rule = rule
         self.inputs = inputs
         self.saved = saved
-        self.out_shape = out.shape
         self.out: weakref.ref[Tensor] = weakref.ref(out)
         self.seq = next(_SEQUENCE)
 

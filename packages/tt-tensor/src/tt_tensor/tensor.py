@@ -479,7 +479,7 @@ class Tensor(_Conversions):
 
     # ----------------------------------------------------------- reductions
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        axes = _dims(dim, self.ndim)
+        axes = None if dim is None else _dims(dim, self.ndim)
         data = self.data.astype(np.int64) if self.data.dtype == np.bool_ else self.data
         out = data.sum(axis=axes, keepdims=keepdim)
         return record("sum", Tensor(np.asarray(out)), (self,), dim=axes, keepdim=keepdim)
