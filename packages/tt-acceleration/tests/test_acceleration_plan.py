@@ -127,3 +127,9 @@ def test_small_batches_use_buffered_convolutions_large_ones_the_autotuner(
         assert {"window", "gather", "autotuned"} <= set(times)
     np.testing.assert_allclose(plan(many).data, _plain(model, many), rtol=1e-4, atol=1e-5)
     assert all(len(s.buffered.records) == 1 for s in steps if s.buffered is not None)
+
+
+def test_an_empty_batch_gives_an_empty_result(tuner: ConvAutotuner) -> None:
+    manual_seed(4)
+    plan = compile_inference(CifarResNet(widths=(4, 8, 8, 16), num_classes=5), autotuner=tuner)
+    assert plan(np.zeros((0, 3, 32, 32), np.float32)).shape == (0, 5)

@@ -21,6 +21,7 @@ model compiles; `plan.fallbacks` lists them.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -312,7 +313,9 @@ class FlattenStep(Step):
 
     def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
         s, e = self.start % x.ndim, self.end % x.ndim
-        return x.reshape(*x.shape[:s], -1, *x.shape[e + 1 :]), owned
+        # the size spelled out, not -1: an empty batch has no size to infer it from
+        flat = math.prod(x.shape[s : e + 1])
+        return x.reshape(*x.shape[:s], flat, *x.shape[e + 1 :]), owned
 
 
 class ResidualStep(Step):
