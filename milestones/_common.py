@@ -13,12 +13,16 @@ import argparse
 import json
 import os
 import platform
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tt_dataloader import MNIST, Dataset, Subset
+from tt_dataloader.fixtures import write_mnist
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,6 +62,36 @@ def data_root(arg: Path | None) -> Path | None:
         return arg
     env = os.environ.get("TINYTORCH_DATA")
     return Path(env) if env else None
+
+
+def mnist_splits(
+    args: argparse.Namespace, quick: tuple[int, int], generated: tuple[int, int], prefix: str
+) -> tuple[Dataset[Any], Dataset[Any], str]:
+    """(train, test, where from): real MNIST when found (all of it, or the first
+    `quick` (train, test) samples with --quick); else, for --quick only,
+    `generated` seven-segment digits written in MNIST's own format."""
+    root = data_root(args.data)
+    found = MNIST.locate(root)
+    if found is not None:
+        train, test = MNIST(root, train=True), MNIST(root, train=False)
+        source = f"MNIST from {found}"
+        if args.quick:
+            n_train, n_test = quick
+            return (
+                Subset(train, range(n_train)),
+                Subset(test, range(n_test)),
+                f"{source} ({n_train}/{n_test})",
+            )
+        return train, test, source
+    if not args.quick:
+        where = root if root is not None else "the default cache (~/.cache/tinytorch)"
+        raise FileNotFoundError(
+            f"MNIST not found under {where}. Pass --data DIR (a folder with mnist/*.gz), set "
+            "TINYTORCH_DATA, or download it: `tinytorch data download mnist`."
+        )
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    write_mnist(tmp, train_size=generated[0], test_size=generated[1], seed=args.seed)
+    return MNIST(tmp), MNIST(tmp, train=False), "generated seven-segment digits (no MNIST found)"
 
 
 def weights_dir(milestone_id: str, arg: Path | None) -> Path:

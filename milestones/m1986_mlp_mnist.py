@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,12 +34,12 @@ os.environ.setdefault(
 
 import numpy as np
 import tinytorch as torch
-from _common import banner, data_root, parser, timed, weights_dir, write_results
+from _common import banner, mnist_splits, parser, timed, weights_dir, write_results
 from tinytorch import nn
 from tinytorch.optim import Adam
 from tinytorch.optim.lr_scheduler import OneCycleLR
-from tinytorch.utils.data import MNIST, DataLoader, Dataset, Subset
-from tt_dataloader.fixtures import write_mnist  # generated digits in MNIST's file format
+from tinytorch.training import Trainer
+from tinytorch.utils.data import DataLoader, Dataset
 
 MILESTONE = "1986_mlp_mnist"
 TARGET_ACCURACY = 0.975
@@ -85,24 +84,7 @@ def evaluate(model: nn.Module, data: Dataset[Any], batch_size: int = 1000) -> tu
 
 
 def load_data(args: Any) -> tuple[Dataset[Any], Dataset[Any], str]:
-    """Real MNIST when found (all of it, or a few hundred samples with --quick), else,
-    for --quick only, generated seven-segment digits written in MNIST's own format."""
-    root = data_root(args.data)
-    if MNIST.locate(root) is not None:
-        train, test = MNIST(root, train=True), MNIST(root, train=False)
-        source = f"MNIST from {MNIST.locate(root)}"
-        if args.quick:
-            return Subset(train, range(600)), Subset(test, range(300)), source + " (600/300)"
-        return train, test, source
-    if not args.quick:
-        where = root if root is not None else "the default cache (~/.cache/tinytorch)"
-        raise FileNotFoundError(
-            f"MNIST not found under {where}. Pass --data DIR (a folder with mnist/*.gz), set "
-            "TINYTORCH_DATA, or download it: `tinytorch data download mnist`."
-        )
-    tmp = Path(tempfile.mkdtemp(prefix="tt-m1986-"))
-    write_mnist(tmp, train_size=600, test_size=300, seed=args.seed)
-    return MNIST(tmp), MNIST(tmp, train=False), "generated seven-segment digits (no MNIST found)"
+    return mnist_splits(args, quick=(600, 300), generated=(600, 300), prefix="tt-m1986-")
 
 
 # A digit drawn by hand in a text editor: any character but space or '.' is ink.
@@ -222,29 +204,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_seconds = 0.0
     load_before = os.getloadavg()[0]
     cpu_start = time.process_time()
+    # the epoch loop of tt-training: forward, loss, backward, step, per-batch scheduler
+    trainer = Trainer(
+        model, loss_fn, optimizer, scheduler=scheduler, scheduler_step="batch", progress=False
+    )
     with timed() as wall:
         for epoch in range(1, epochs + 1):
-            model.train()
             lr = optimizer.param_groups[0]["lr"]
-            total, correct, seen = 0.0, 0, 0
             with timed() as t:
-                for xb, yb in loader:
-                    logits = model(xb)
-                    loss = loss_fn(logits, yb)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                    scheduler.step()
-                    total += float(loss.item()) * len(yb)
-                    correct += int((logits.data.argmax(axis=1) == yb.data).sum())
-                    seen += len(yb)
+                means = trainer.train_epoch(loader)
             train_seconds += t["seconds"]
             test_loss, test_acc = evaluate(model, test_set)
             row = {
                 "epoch": epoch,
                 "lr": float(lr),
-                "train_loss": total / seen,
-                "train_accuracy": correct / seen,
+                "train_loss": means["loss"],
+                "train_accuracy": means["accuracy"],
                 "test_loss": test_loss,
                 "test_accuracy": test_acc,
                 "seconds": t["seconds"],

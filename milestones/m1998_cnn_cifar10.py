@@ -44,6 +44,7 @@ from tt_layers import Module
 from tt_losses import CrossEntropyLoss
 from tt_optimizers import SGD, OneCycleLR
 from tt_spatial import CifarResNet
+from tt_training import Trainer
 
 MILESTONE = "1998_cnn_cifar10"
 TARGET_ACCURACY = 0.75
@@ -241,30 +242,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(" epoch   lr        train loss  train acc  test acc   train s  eval s")
     print(f" {0:>5}   {'':8}  {'':10}  {'':9}  {start_acc:8.2%}")
     train_seconds = 0.0
+    # the epoch loop of tt-training: forward, loss, backward, step, per-batch scheduler
+    trainer = Trainer(
+        model, loss_fn, optimizer, scheduler=scheduler, scheduler_step="batch", progress=False
+    )
     with timed() as wall:
         for epoch in range(1, epochs + 1):
-            model.train()
             lr = max(g["lr"] for g in optimizer.param_groups)
-            total, correct, seen = 0.0, 0, 0
             with timed() as t:
-                for xb, yb in loader:
-                    logits = model(xb)
-                    loss = loss_fn(logits, yb)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                    scheduler.step()
-                    total += float(loss.item()) * len(yb)
-                    correct += int((logits.data.argmax(axis=1) == yb.data).sum())
-                    seen += len(yb)
+                means = trainer.train_epoch(loader)
             train_seconds += t["seconds"]
             with timed() as te:
                 test_acc = accuracy(model, test_set)
             row = {
                 "epoch": epoch,
                 "lr": float(lr),
-                "train_loss": total / seen,
-                "train_accuracy": correct / seen,
+                "train_loss": means["loss"],
+                "train_accuracy": means["accuracy"],
                 "test_accuracy": test_acc,
                 "seconds": t["seconds"],
                 "eval_seconds": te["seconds"],

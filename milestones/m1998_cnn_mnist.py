@@ -13,7 +13,6 @@ Run: python milestones/m1998_cnn_mnist.py [--quick] [--data DIR] [--epochs N] [-
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Module 01 and autograd through the composed package; modules 02-09 directly
 # until the meta-package re-exports them (tinytorch.nn, tinytorch.optim, ...).
 import tinytorch as torch
-from _common import banner, data_root, parser, timed, weights_dir, write_results
-from tt_dataloader import MNIST, DataLoader, Dataset, Normalize, Subset
-from tt_dataloader.fixtures import write_mnist
+from _common import banner, mnist_splits, parser, timed, weights_dir, write_results
+from tt_dataloader import DataLoader, Dataset, Normalize
 from tt_layers import Module
 from tt_losses import CrossEntropyLoss
 from tt_optimizers import Adam, OneCycleLR
 from tt_spatial import SimpleCNN
+from tt_training import Trainer
 
 MILESTONE = "1998_cnn_mnist"
 TARGET_ACCURACY = 0.99
@@ -61,22 +60,7 @@ def accuracy(model: Module, data: Dataset[Any], batch_size: int = 1000) -> float
 
 
 def load_data(args: Any) -> tuple[Dataset[Any], Dataset[Any], str]:
-    root = data_root(args.data)
-    if MNIST.locate(root) is not None:
-        train, test = MNIST(root, train=True), MNIST(root, train=False)
-        source = f"MNIST from {MNIST.locate(root)}"
-        if args.quick:
-            return Subset(train, range(640)), Subset(test, range(500)), source + " (640/500)"
-        return train, test, source
-    if not args.quick:
-        where = root if root is not None else "the default cache (~/.cache/tinytorch)"
-        raise FileNotFoundError(
-            f"MNIST not found under {where}. Pass --data DIR (a folder with mnist/*.gz), set "
-            "TINYTORCH_DATA, or download it: `tinytorch data download mnist`."
-        )
-    tmp = Path(tempfile.mkdtemp(prefix="tt-m1998-mnist-"))
-    write_mnist(tmp, train_size=1000, test_size=500, seed=args.seed)
-    return MNIST(tmp), MNIST(tmp, train=False), "generated seven-segment digits (no MNIST found)"
+    return mnist_splits(args, quick=(640, 500), generated=(1000, 500), prefix="tt-m1998-mnist-")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,34 +102,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     history: list[dict[str, float]] = []
     print(" epoch   train loss  train acc  test acc   train s")
     train_seconds = 0.0
+    # the epoch loop of tt-training: forward, loss, backward, step, per-batch scheduler
+    trainer = Trainer(
+        model, loss_fn, optimizer, scheduler=scheduler, scheduler_step="batch", progress=False
+    )
     with timed() as wall:
         for epoch in range(1, epochs + 1):
-            model.train()
-            total, correct, seen = 0.0, 0, 0
             with timed() as t:
-                for xb, yb in loader:
-                    logits = model(xb)
-                    loss = loss_fn(logits, yb)
-                    optimizer.zero_grad()
-                    loss.backward()
-                    optimizer.step()
-                    scheduler.step()
-                    total += float(loss.item()) * len(yb)
-                    correct += int((logits.data.argmax(axis=1) == yb.data).sum())
-                    seen += len(yb)
+                means = trainer.train_epoch(loader)
             train_seconds += t["seconds"]
             test_acc = accuracy(model, test_set)
             history.append(
                 {
                     "epoch": epoch,
-                    "train_loss": total / seen,
-                    "train_accuracy": correct / seen,
+                    "train_loss": means["loss"],
+                    "train_accuracy": means["accuracy"],
                     "test_accuracy": test_acc,
                     "seconds": t["seconds"],
                 }
             )
             print(
-                f" {epoch:>5}   {total / seen:10.4f}  {correct / seen:9.2%}  {test_acc:8.2%}  "
+                f" {epoch:>5}   {means['loss']:10.4f}  {means['accuracy']:9.2%}  {test_acc:8.2%}  "
                 f"{t['seconds']:8.1f}",
                 flush=True,
             )
