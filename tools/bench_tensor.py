@@ -69,6 +69,23 @@ def rows(sizes: list[int], min_time: float) -> list[Row]:
     return [row for n in sizes for row in size_rows(n, min_time)]
 
 
+def add_steps(
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]
+) -> tuple[Callable[[], Any], Callable[[], None]]:
+    """`(a + b).sum().backward()` in NumPy (forward plus both gradients by hand) and in Tensor."""
+    ga, gb = tt.Tensor(a, requires_grad=True), tt.Tensor(b, requires_grad=True)
+
+    def numpy_step() -> Any:
+        c = a + b
+        return c.sum(), np.ones_like(c), np.ones_like(c)
+
+    def tensor_step() -> None:
+        ga.grad = gb.grad = None
+        (ga + gb).sum().backward()
+
+    return numpy_step, tensor_step
+
+
 def size_rows(n: int, min_time: float) -> list[Row]:
     out = []
     rng = np.random.default_rng(0)
@@ -88,13 +105,7 @@ def size_rows(n: int, min_time: float) -> list[Row]:
         ga.grad = gb.grad = None
         (ga @ gb).sum().backward()
 
-    def np_add_fb() -> Any:
-        c = a + b
-        return c.sum(), np.ones_like(c), np.ones_like(c)
-
-    def tt_add_fb() -> None:
-        ga.grad = gb.grad = None
-        (ga + gb).sum().backward()
+    np_add_fb, tt_add_fb = add_steps(a, b)
 
     def np_sum_fb() -> Any:
         return a.sum(axis=1).sum(), np.broadcast_to(ones[:, :1], a.shape).copy()
@@ -135,17 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     overhead_plain = t_plain - t_np
     t_np, t_graph = paired_time(lambda: x + y, lambda: gx + ty)
     overhead_graph = t_graph - t_np
-    gy = tt.Tensor(y, requires_grad=True)
-
-    def np_step() -> Any:
-        c = x + y
-        return c.sum(), np.ones_like(c), np.ones_like(c)
-
-    def tt_step() -> None:
-        gx.grad = gy.grad = None
-        (gx + gy).sum().backward()
-
-    t_np, t_step = paired_time(np_step, tt_step)
+    t_np, t_step = paired_time(*add_steps(x, y))
     overhead_step = t_step - t_np
 
     lines = [

@@ -33,7 +33,9 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
+from tt_profiling import conv_output_size
+
+from .conv import _windows
 
 Array: TypeAlias = npt.NDArray[Any]
 METHODS = ("window", "gather", "rows")
@@ -54,8 +56,8 @@ class _Geometry:
     ) -> None:
         _, c, h, w = x_shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, stride, padding, dilation
-        self.oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
-        self.ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        self.oh = conv_output_size(h, kh, sh, ph, dh)
+        self.ow = conv_output_size(w, kw, sw, pw, dw)
         if self.oh < 1 or self.ow < 1:
             raise ValueError(f"conv2d: kernel {k} is larger than the padded input of {x_shape}")
         self.x_shape, self.k, self.stride, self.padding, self.dilation = (
@@ -85,8 +87,7 @@ class _Geometry:
             # a zero-padded copy of x, and a view of its windows in column order
             padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=self.dtype)
             interior = padded[:, :, ph : ph + h, pw : pw + w]
-            span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-            win = sliding_window_view(padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+            win = _windows(padded, self.k, self.stride, (0, 0), self.dilation)
             windows = win.transpose(1, 4, 5, 0, 2, 3)  # (C, kh, kw, N, Ho, Wo)
             cols_6d = cols[: self.rows].reshape(c, kh, kw, n, oh, ow)
 
