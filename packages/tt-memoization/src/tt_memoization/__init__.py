@@ -6,6 +6,8 @@ walks), 12 (`scaled_dot_product_attention` over the cached keys and values) and
 optimization pipeline can use both.
 """
 
+from tt_transformers import sample_next  # the sampler GPT.generate uses, shared
+
 from .benchmark import GenerationTiming, benchmark_generation
 from .generation import (
     cached_generate,
@@ -13,7 +15,6 @@ from .generation import (
     offset_causal_mask,
     recompute_generate,
     resolve_generator,
-    sample_next,
 )
 from .kv_cache import KVCache
 from .memoize import CacheInfo, Memoized, make_key, memoize

@@ -30,7 +30,7 @@ from tt_attention import scaled_dot_product_attention
 from tt_autograd import no_grad
 from tt_tensor import Tensor
 from tt_tensor import generator as global_generator
-from tt_transformers import GPT, Block
+from tt_transformers import GPT, Block, sample_next
 
 from .kv_cache import KVCache
 from .memoize import memoize
@@ -116,26 +116,6 @@ def resolve_generator(seed: np.random.Generator | int | None) -> np.random.Gener
     if isinstance(seed, np.random.Generator):
         return seed
     return np.random.default_rng(seed)
-
-
-def sample_next(
-    logits: Array, temperature: float, top_k: int | None, rng: np.random.Generator
-) -> Array:
-    """One id per row of `logits` (B, vocab) from softmax(logits / temperature) restricted
-    to the top k; temperature 0 is greedy. The same procedure and the same draws from
-    `rng` (one uniform per row, inverse CDF) as GPT.generate, so for equal logits and
-    seed the ids are equal."""
-    logits = np.asarray(logits, dtype=np.float64)
-    if temperature == 0:
-        return np.asarray(logits.argmax(axis=-1))
-    logits = logits / temperature
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth = np.partition(logits, -top_k, axis=-1)[:, -top_k][:, None]
-        logits = np.where(logits < kth, -np.inf, logits)
-    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    cdf = np.cumsum(probs, axis=-1)
-    u = rng.random((logits.shape[0], 1)) * cdf[:, -1:]
-    return np.asarray(np.minimum((cdf <= u).sum(axis=-1), logits.shape[-1] - 1))
 
 
 def _check_sampling(temperature: float, top_k: int | None, max_new_tokens: int) -> None:

@@ -7,7 +7,7 @@ Tiny Shakespeare, and module 17 (memoization) adds a KV cache to it.
 
 from . import layer_norm as functional
 from .encoder import TransformerEncoderLayer
-from .gpt import GPT, MLP, Block
+from .gpt import GPT, MLP, Block, sample_next
 from .layer_norm import LayerNorm, LayerNormFunction, layer_norm
 
 __all__ = [
@@ -19,4 +19,5 @@ __all__ = [
     "TransformerEncoderLayer",
     "functional",
     "layer_norm",
+    "sample_next",
 ]

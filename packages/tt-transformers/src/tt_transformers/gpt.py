@@ -191,7 +191,7 @@ class GPT(Module):
             with no_grad():
                 for _ in range(max_new_tokens):
                     logits, _ = self(Tensor(ids[:, -self.block_size :]))
-                    nxt = _sample(logits.data[:, -1, :].astype(np.float64), temperature, top_k, rng)
+                    nxt = sample_next(logits.data[:, -1, :], temperature, top_k, rng)
                     ids = np.concatenate([ids, nxt[:, None]], axis=1)
         finally:
             self.train(was_training)
@@ -212,10 +212,17 @@ def _rng(seed: np.random.Generator | int | None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _sample(
-    logits: np.ndarray[Any, Any], temperature: float, top_k: int | None, rng: np.random.Generator
+def sample_next(
+    logits: np.ndarray[Any, Any],
+    temperature: float,
+    top_k: int | None,
+    rng: np.random.Generator,
 ) -> np.ndarray[Any, Any]:
-    """One id per row from softmax(logits / temperature), restricted to the top k."""
+    """One id per row of `logits` (B, vocab) from softmax(logits / temperature) restricted
+    to the top k; temperature 0 is greedy. One uniform draw from `rng` per row (inverse
+    CDF), in float64, so any generator that samples with it (GPT.generate, tt-memoization's
+    cached generation) gives the same ids for the same logits and seed."""
+    logits = np.asarray(logits, dtype=np.float64)
     if temperature == 0:
         return np.asarray(logits.argmax(axis=-1))
     logits = logits / temperature
@@ -228,4 +235,4 @@ def _sample(
     return np.asarray(np.minimum((cdf <= u).sum(axis=-1), logits.shape[-1] - 1))
 
 
-__all__ = ["GPT", "MLP", "Block"]
+__all__ = ["GPT", "MLP", "Block", "sample_next"]
