@@ -74,7 +74,45 @@ def _offline_help(name: str, folder: Path, files: Sequence[str], failures: str, 
     )
 
 
-class MNIST(Dataset[tuple[Tensor, int]]):
+class _UInt8Images(Dataset[tuple[Tensor, int]]):
+    """What MNIST and CIFAR10 share once their files are read: uint8 pixels
+    (N×H×W, or N×H×W×C with `_channels_last`) and int64 labels, handed out as
+    float32 N×C×H×W in [0, 1]."""
+
+    root: Path
+    train: bool
+    _pixels: U8Array
+    _labels: IntArray
+    _channels_last = False
+
+    def __len__(self) -> int:
+        return int(self._labels.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(
+                f"index {index} is out of range for {type(self).__name__} with {n} images"
+            )
+        image = _to_float_nchw(self._pixels[index][None], self._channels_last)[0]
+        return Tensor(image), int(self._labels[index])
+
+    def get_batch(self, indices: IntArray) -> tuple[Tensor, Tensor]:
+        """Images (float32 B×C×H×W in [0, 1]) and labels (int64 B) at `indices`."""
+        images = _to_float_nchw(self._pixels[indices], self._channels_last)
+        return Tensor(images), Tensor(self._labels[indices])
+
+    def as_tensors(self) -> tuple[Tensor, Tensor]:
+        """The whole split as (float32 N×C×H×W in [0, 1], int64 N)."""
+        images = _to_float_nchw(self._pixels, self._channels_last)
+        return Tensor(images), Tensor(self._labels.copy())
+
+    def __repr__(self) -> str:
+        split = "train" if self.train else "test"
+        return f"{type(self).__name__}(split={split}, samples={len(self)}, root={self.root})"
+
+
+class MNIST(_UInt8Images):
     """LeCun's handwritten digits: 60,000 training and 10,000 test images, 28×28 gray.
 
     ``dataset[i]`` is ``(image, label)`` with image a float32 ``1×28×28`` Tensor in
@@ -127,9 +165,9 @@ class MNIST(Dataset[tuple[Tensor, int]]):
                 f"{labels.shape[0]} labels for {images.shape[0]} images in {images_path.name}",
             )
         check_labels(labels_path, labels, 10)
-        self._images: U8Array = images
-        self._labels: IntArray = labels.astype(np.int64)
-        self.data = Tensor(self._images)
+        self._pixels = images
+        self._labels = labels.astype(np.int64)
+        self.data = Tensor(self._pixels)
         self.targets = Tensor(self._labels)
 
     @classmethod
@@ -181,29 +219,8 @@ class MNIST(Dataset[tuple[Tensor, int]]):
                 ) from err
         return folder
 
-    def __len__(self) -> int:
-        return int(self._labels.shape[0])
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"index {index} is out of range for MNIST with {n} images")
-        return Tensor(_to_float_nchw(self._images[index][None], False)[0]), int(self._labels[index])
-
-    def get_batch(self, indices: IntArray) -> tuple[Tensor, Tensor]:
-        """Images (float32 B×1×28×28 in [0, 1]) and labels (int64 B) at `indices`."""
-        return Tensor(_to_float_nchw(self._images[indices], False)), Tensor(self._labels[indices])
-
-    def as_tensors(self) -> tuple[Tensor, Tensor]:
-        """The whole split as (float32 N×1×28×28 in [0, 1], int64 N)."""
-        return Tensor(_to_float_nchw(self._images, False)), Tensor(self._labels.copy())
-
-    def __repr__(self) -> str:
-        split = "train" if self.train else "test"
-        return f"MNIST(split={split}, samples={len(self)}, root={self.root})"
-
-
-class CIFAR10(Dataset[tuple[Tensor, int]]):
+class CIFAR10(_UInt8Images):
     """Krizhevsky's tiny images: 50,000 training and 10,000 test 32×32 color images, 10 classes.
 
     ``dataset[i]`` is ``(image, label)`` with image a float32 ``3×32×32`` Tensor in
@@ -249,7 +266,8 @@ class CIFAR10(Dataset[tuple[Tensor, int]]):
         chw = np.concatenate(images) if len(images) > 1 else images[0]
         # torchvision's layout: N×H×W×C uint8 (contiguous), labels a list of ints.
         self.data: U8Array = np.ascontiguousarray(chw.transpose(0, 2, 3, 1))
-        self._labels: IntArray = np.concatenate(labels)
+        self._pixels, self._channels_last = self.data, True
+        self._labels = np.concatenate(labels)
         self.targets: list[int] = self._labels.tolist()
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
 
@@ -317,27 +335,6 @@ class CIFAR10(Dataset[tuple[Tensor, int]]):
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return dest
-
-    def __len__(self) -> int:
-        return int(self._labels.shape[0])
-
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"index {index} is out of range for CIFAR10 with {n} images")
-        return Tensor(_to_float_nchw(self.data[index][None], True)[0]), int(self._labels[index])
-
-    def get_batch(self, indices: IntArray) -> tuple[Tensor, Tensor]:
-        """Images (float32 B×3×32×32 in [0, 1]) and labels (int64 B) at `indices`."""
-        return Tensor(_to_float_nchw(self.data[indices], True)), Tensor(self._labels[indices])
-
-    def as_tensors(self) -> tuple[Tensor, Tensor]:
-        """The whole split as (float32 N×3×32×32 in [0, 1], int64 N)."""
-        return Tensor(_to_float_nchw(self.data, True)), Tensor(self._labels.copy())
-
-    def __repr__(self) -> str:
-        split = "train" if self.train else "test"
-        return f"CIFAR10(split={split}, samples={len(self)}, root={self.root})"
 
 
 DATASETS: dict[str, Any] = {"mnist": MNIST, "cifar10": CIFAR10}
