@@ -50,7 +50,7 @@ def parser(milestone_id: str, description: str) -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="where to save trained weights (default: runs/<id>/ in the cwd)",
+        help="where to save trained weights (default: runs/<id>/; runs/<id>/quick/ if --quick)",
     )
     p.add_argument("--seed", type=int, default=0)
     return p
@@ -94,8 +94,11 @@ def mnist_splits(
     return MNIST(tmp), MNIST(tmp, train=False), "generated seven-segment digits (no MNIST found)"
 
 
-def weights_dir(milestone_id: str, arg: Path | None) -> Path:
-    d = arg if arg is not None else Path.cwd() / "runs" / milestone_id
+def weights_dir(milestone_id: str, arg: Path | None, quick: bool) -> Path:
+    """`--out`, else runs/<id>/ in the cwd; a quick run's weights go to runs/<id>/quick/
+    so that they never replace those of a full run (which milestone 2024 and
+    `tinytorch serve` read)."""
+    d = arg if arg is not None else Path.cwd() / "runs" / milestone_id / ("quick" if quick else "")
     d.mkdir(parents=True, exist_ok=True)
     return d
 

@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{[r['first_perfect_epoch'] for r in mlp_runs]}"
     )
     if args.out is not None:
-        out = weights_dir(MILESTONE, args.out)
+        out = weights_dir(MILESTONE, args.out, args.quick)
         path = main.save_checkpoint(out / "xor_mlp.ckpt")
         main.history.to_json(out / "history.json")
         print(f"checkpoint and history saved in {path.parent}")

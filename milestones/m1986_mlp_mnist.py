@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wall_seconds = wall["seconds"]
     cpu_seconds = time.process_time() - cpu_start
     load_after = os.getloadavg()[0]
-    out = weights_dir(MILESTONE, args.out)
+    out = weights_dir(MILESTONE, args.out, args.quick)
     weights = out / "mlp_mnist.safetensors"
     torch.save(model.state_dict(), weights)
     fresh = build_mlp(args.hidden)  # new random weights, then the saved ones

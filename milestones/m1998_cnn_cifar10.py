@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {row_c['class']:<11} {row_c['accuracy']:7.2%}  ({row_c['images']:>5} images) {bar}"
         )
 
-    out = weights_dir(MILESTONE, args.out)
+    out = weights_dir(MILESTONE, args.out, args.quick)
     weights = out / "cnn_cifar10.safetensors"
     torch.save(model.state_dict(), weights)
     fresh = build_model(args.widths)  # new random weights, then the saved ones

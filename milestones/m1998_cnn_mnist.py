@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
 
     final_acc = history[-1]["test_accuracy"]
-    out = weights_dir(MILESTONE, args.out)
+    out = weights_dir(MILESTONE, args.out, args.quick)
     weights = out / "cnn_mnist.safetensors"
     torch.save(model.state_dict(), weights)
     fresh = build_model(args.width)

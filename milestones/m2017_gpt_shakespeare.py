@@ -348,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(DIR/tinyshakespeare/input.txt)."
         )
         return 2
-    gpt = train_gpt(text, cfg, args.seed, weights_dir(MILESTONE, args.out))
+    gpt = train_gpt(text, cfg, args.seed, weights_dir(MILESTONE, args.out, args.quick))
     results["gpt"] = gpt
     if args.quick:
         passed = gpt["final_val_loss"] < gpt["initial_val_loss"] - 1.0

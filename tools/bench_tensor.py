@@ -42,26 +42,33 @@ def _calls_for(fn: Callable[[], Any], budget: float) -> int:
 
 
 def paired_time(
-    fa: Callable[[], Any], fb: Callable[[], Any], min_time: float = 0.2, repeats: int = 9
-) -> tuple[float, float]:
-    """Median time per call of `fa` and `fb`, measured in alternating rounds.
+    fa: Callable[[], Any], fb: Callable[[], Any], min_time: float = 0.2, repeats: int = 15
+) -> tuple[float, float, float]:
+    """Median time per call of `fa` and `fb`, and the median of the per-round ratios b/a.
 
-    Alternating A and B round by round means a burst of load on the machine
-    hits both sides instead of skewing one of them.
+    Each round times a burst of A and a burst of B back to back (A B, then B A
+    in the next round), so a slow period of the machine hits both sides of a
+    round's ratio instead of skewing one of them. Each burst starts with one
+    untimed call: the first call after the other side ran pays for the other
+    side's way of leaving the heap (at 512 x 512, about a thousand page faults,
+    measured with getrusage), which neither side pays when it runs alone.
     """
     na, nb = _calls_for(fa, min_time / repeats), _calls_for(fb, min_time / repeats)
     ta: list[float] = []
     tb: list[float] = []
-    for _ in range(repeats):
-        for fn, n, out in ((fa, na, ta), (fb, nb, tb)):
+    for r in range(repeats):
+        order = ((fa, na, ta), (fb, nb, tb))
+        for fn, n, out in order if r % 2 == 0 else order[::-1]:
+            fn()
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
             out.append((time.perf_counter() - t0) / n)
-    return float(np.median(ta)), float(np.median(tb))
+    ratios = [b / a for a, b in zip(ta, tb, strict=True)]
+    return float(np.median(ta)), float(np.median(tb)), float(np.median(ratios))
 
 
-Row = tuple[str, int, float, float, str]
+Row = tuple[str, int, float, float, float, str]  # op, size, NumPy, Tensor, ratio, mode
 KEEP_MEMORY = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 25)}
 
 
@@ -120,10 +127,8 @@ def size_rows(n: int, min_time: float) -> list[Row]:
         ("sum(dim=1)", lambda: a.sum(1), lambda: ta.sum(1), np_sum_fb, tt_sum_fb),
     ]
     for name, npf, ttf, npfb, ttfb in cases:
-        t_np, t_tt = paired_time(npf, ttf, min_time)
-        out.append((name, n, t_np, t_tt, "forward"))
-        t_npb, t_ttb = paired_time(npfb, ttfb, min_time)
-        out.append((name, n, t_npb, t_ttb, "fwd+bwd"))
+        out.append((name, n, *paired_time(npf, ttf, min_time), "forward"))
+        out.append((name, n, *paired_time(npfb, ttfb, min_time), "fwd+bwd"))
     return out
 
 
@@ -142,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     x, y = np.ones(1, np.float32), np.ones(1, np.float32)
     tx, ty = tt.Tensor(x), tt.Tensor(y)
     gx = tt.Tensor(x, requires_grad=True)
-    t_np, t_plain = paired_time(lambda: x + y, lambda: tx + ty)
+    t_np, t_plain, _ = paired_time(lambda: x + y, lambda: tx + ty)
     overhead_plain = t_plain - t_np
-    t_np, t_graph = paired_time(lambda: x + y, lambda: gx + ty)
+    t_np, t_graph, _ = paired_time(lambda: x + y, lambda: gx + ty)
     overhead_graph = t_graph - t_np
-    t_np, t_step = paired_time(*add_steps(x, y))
+    t_np, t_step, _ = paired_time(*add_steps(x, y))
     overhead_step = t_step - t_np
 
     lines = [
@@ -171,22 +176,24 @@ def main(argv: list[str] | None = None) -> int:
     table = rows(sizes, min_time)
     kept, why_not = kept_memory_rows(args.quick)
     misses, kept_misses = [], []
-    for i, (name, n, t_np, t_tt, mode) in enumerate(table):
-        cells = [f"{t_np * 1e6:,.1f} µs", f"{t_tt * 1e6:,.1f} µs", f"{t_tt / t_np:.2f}×"]
+    for i, (name, n, t_np, t_tt, ratio, mode) in enumerate(table):
+        cells = [f"{t_np * 1e6:,.1f} µs", f"{t_tt * 1e6:,.1f} µs", f"{ratio:.2f}×"]
         if kept is not None:
-            k_np, k_tt = kept[i][2], kept[i][3]
-            cells += [f"{k_np * 1e6:,.1f} µs", f"{k_tt * 1e6:,.1f} µs", f"{k_tt / k_np:.2f}×"]
-            if n >= 512 and k_tt / k_np > 1.10:
+            k_np, k_tt, k_ratio = kept[i][2:5]
+            cells += [f"{k_np * 1e6:,.1f} µs", f"{k_tt * 1e6:,.1f} µs", f"{k_ratio:.2f}×"]
+            if n >= 512 and k_ratio > 1.10:
                 kept_misses.append(f"{name} {n} {mode}")
         else:
             cells += ["missing"] * 3
         lines.append(f"| {name} | {n} | {mode} | " + " | ".join(cells) + " |")
-        if n >= 512 and t_tt / t_np > 1.10:
+        if n >= 512 and ratio > 1.10:
             misses.append(f"{name} {n} {mode}")
     lines += [
         "",
         "fwd+bwd compares `(a op b).sum().backward()` with NumPy computing the same forward "
-        "and the same gradient arrays by hand. Target: within 1.10× of NumPy at size ≥ 512.",
+        "and the same gradient arrays by hand. Times are medians over 15 rounds; a ratio is "
+        "the median of the rounds' Tensor/NumPy ratios (each round times both, back to back). "
+        "Target: within 1.10× of NumPy at size ≥ 512.",
         '"kept memory": the same table measured in a child process whose glibc malloc keeps '
         f"freed memory ({', '.join(f'{k}={v}' for k, v in KEEP_MEMORY.items())})"
         + (f"; not measured: {why_not}." if why_not else "."),

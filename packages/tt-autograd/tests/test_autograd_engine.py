@@ -202,3 +202,52 @@ def test_custom_function_results_are_copied_into_grad() -> None:
     Leak.apply(x).sum().backward()
     np.testing.assert_allclose(kept, 5.0)  # accumulation wrote into x.grad, not `kept`
     np.testing.assert_allclose(x.grad.data, 10.0)
+
+
+def test_each_node_runs_once_after_all_its_consumers() -> None:
+    """A node fed by a short and a long path runs once, with both gradients summed."""
+    calls: list[np.ndarray] = []
+
+    class Spy(ag.Function):
+        @staticmethod
+        def forward(ctx: ag.FunctionCtx, a: Tensor) -> Tensor:
+            return Tensor(a.data.copy())
+
+        @staticmethod
+        def backward(ctx: ag.FunctionCtx, grad_output: Tensor) -> Tensor:
+            calls.append(grad_output.data.copy())
+            return grad_output
+
+    x = tt.tensor([1.0, 2.0], requires_grad=True)
+    f = Spy.apply(x)
+    long = ((f + 1.0) * 1.0 + 1.0) * 1.0
+    (f * 2.0 + long).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], [3.0, 3.0])
+    assert x.grad is not None
+    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+
+
+def test_the_implicit_seed_is_never_shared_with_a_grad() -> None:
+    x = tt.tensor(2.0, requires_grad=True)
+    x.backward()
+    assert x.grad is not None
+    x.grad.data += 41.0  # must not change the 1 that seeds the next backward
+    y = tt.tensor(3.0, requires_grad=True)
+    (y * 1.0).backward()
+    assert y.grad is not None and y.grad.item() == 1.0
+
+
+def test_a_custom_function_gradient_of_the_wrong_shape_is_an_error() -> None:
+    class Wrong(ag.Function):
+        @staticmethod
+        def forward(ctx: ag.FunctionCtx, a: Tensor) -> Tensor:
+            return Tensor(a.data * 2)
+
+        @staticmethod
+        def backward(ctx: ag.FunctionCtx, grad_output: Tensor) -> Tensor:
+            return Tensor(np.ones(5))
+
+    x = tt.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"returned shape \(5,\) for an input of shape \(2,\)"):
+        Wrong.apply(x).sum().backward()

@@ -2,16 +2,16 @@
 
 Each recorded operation becomes a `Node`: the rule that maps the output's
 gradient to its inputs' gradients, the inputs, and what the rule saved. The
-engine collects the nodes reachable from the output with an explicit stack (no
-recursion, so a 100,000-op chain is fine), orders them newest first (creation
-order is a topological order), then walks them once, summing gradients per
-node and accumulating them into the leaves' `.grad`.
+engine walks the nodes newest first (creation order is a topological order),
+taking them from a heap of the nodes that have received a gradient (no
+recursion, so a 100,000-op chain is fine), summing gradients per node and
+accumulating them into the leaves' `.grad`.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
-import operator
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
@@ -31,7 +31,7 @@ _SEQUENCE = itertools.count()
 class Node:
     """One recorded operation: `rule(node, grad_out)` returns one gradient per input.
 
-    `seq` numbers nodes in the order they were recorded (see `_topological`).
+    `seq` numbers nodes in the order they were recorded (see `run_backward`).
     """
 
     __slots__ = ("inputs", "name", "out", "rule", "saved", "seq")
@@ -78,34 +78,23 @@ class _Engine:
         run_backward([tensor], [gradient], retain_graph, accumulate=True, self_made=self.own_rules)
 
 
-_SEQ_OF = operator.attrgetter("seq")
+_ONES: dict[np.dtype[Any], Array] = {}
 
 
-def _topological(roots: list[Node]) -> list[Node]:
-    """Nodes reachable from `roots`, each after every node that consumes it.
-
-    An operation is recorded only after its inputs exist, so creation order is
-    already a topological order: newest first means every consumer comes before
-    what it consumes (PyTorch's engine orders by the same sequence numbers).
-    """
-    seen = set(roots)
-    stack = list(roots)
-    while stack:
-        for t in stack.pop().inputs:
-            fn = t.grad_fn
-            if fn is not None and fn not in seen:
-                seen.add(fn)
-                stack.append(fn)
-    return sorted(seen, key=_SEQ_OF, reverse=True)
+def _one(dtype: np.dtype[Any]) -> Array:
+    """A read-only 1 of `dtype`: the implicit seed of `loss.backward()`, made once."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = np.ones((), dtype=dtype)
+        one.flags.writeable = False
+    return one
 
 
 def _accumulate_leaf(t: Tensor, g: Array, steal: bool = False) -> None:
     """Add `g` into `t.grad`; `steal` adopts `g` itself when nothing else can see it."""
     if t.grad is None:
-        if steal and g.dtype == t.data.dtype:
-            t.grad = Tensor(g)
-        else:
-            t.grad = Tensor(g.astype(t.data.dtype, copy=True))
+        dtype = t.data.dtype
+        t.grad = Tensor(g if steal and g.dtype == dtype else g.astype(dtype, copy=True))
     elif t.grad.data.flags.writeable and t.grad.data.shape == g.shape:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
     else:
@@ -115,7 +104,7 @@ def _accumulate_leaf(t: Tensor, g: Array, steal: bool = False) -> None:
 def _adoptable(gi: Array, g: Array, grads: Grads) -> bool:
     """Is `gi` an array the rule just made, owned by nothing else?"""
     if gi is g or gi.base is not None or not gi.flags.writeable:
-        return False
+        return False  # the incoming gradient, a view, or read-only
     return len(grads) == 1 or sum(x is gi for x in grads) == 1
 
 
@@ -149,7 +138,7 @@ def run_backward(
                     f"grad can be implicitly created only for scalar outputs, got shape "
                     f"{out.shape}: pass a gradient tensor of that shape"
                 )
-            garr = np.array(1, dtype=out.data.dtype).reshape(out.data.shape)
+            garr = _one(out.data.dtype).reshape(out.data.shape)
         else:
             garr = np.asarray(seed.data, dtype=out.data.dtype)
             if garr.shape != out.shape:
@@ -164,13 +153,21 @@ def run_backward(
                 _accumulate_leaf(out, garr)
             continue
         node = out.grad_fn
-        pending[node] = pending[node] + garr if node in pending else garr
-        roots.append(node)
+        if node in pending:
+            pending[node] = pending[node] + garr
+        else:
+            pending[node] = garr
+            roots.append(node)
 
-    for node in _topological(roots):
-        g = pending.pop(node, None)
-        if g is None:
-            continue
+    # Newest node first: an operation is recorded only after its inputs exist, so
+    # creation order is a topological order and every consumer of a node has run
+    # before it (PyTorch's engine orders by the same sequence numbers). A heap of
+    # the nodes that have received a gradient so far yields exactly that order.
+    heap = [(-node.seq, node) for node in roots]
+    heapq.heapify(heap)
+    while heap:
+        node = heapq.heappop(heap)[1]
+        g = pending.pop(node)
         if node.saved is None:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access saved "
@@ -183,16 +180,17 @@ def run_backward(
             produced = node.out()
             if produced is not None and produced._retain:
                 _accumulate_leaf(produced, g)
-        grads = node.rule(node, g)
+        rule = node.rule
+        grads = rule(node, g)
         # The built-in rules return either views of `g` or arrays they just made;
         # a just-made array that no other input receives can become a leaf's
         # `.grad` without a copy (as PyTorch's AccumulateGrad steals). Custom
-        # `Function`s may return anything, so their results are always copied.
-        trusted = node.rule in self_made
+        # `Function`s may return anything, so their results are checked and copied.
+        trusted = rule in self_made
         for t, gi in zip(node.inputs, grads, strict=True):
             if gi is None or not t.requires_grad:
                 continue
-            if gi.shape != t.data.shape:
+            if not trusted and gi.shape != t.data.shape:
                 raise RuntimeError(
                     f"gradient rule of {node.name} returned shape {gi.shape} for an input of "
                     f"shape {t.shape}"
@@ -203,11 +201,12 @@ def run_backward(
                     prev = captured.get(id(t))
                     captured[id(t)] = gi.copy() if prev is None else prev + gi
                 if accumulate:
-                    steal = trusted and t.grad is None and _adoptable(gi, g, grads)
-                    _accumulate_leaf(t, gi, steal)
+                    _accumulate_leaf(t, gi, trusted and _adoptable(gi, g, grads))
+            elif fn in pending:
+                pending[fn] = pending[fn] + gi
             else:
-                prev = pending.get(fn)
-                pending[fn] = gi if prev is None else prev + gi
+                pending[fn] = gi
+                heapq.heappush(heap, (-fn.seq, fn))
         if not retain_graph:
             node.saved = None  # type: ignore[assignment]
             node.inputs = ()

@@ -305,9 +305,11 @@ class Tensor(_Conversions):
 
     # ----------------------------------------------------------- arithmetic
     def _binary(self, other: Any, op: str, fn: Any, reverse: bool = False) -> Tensor:
-        o = _operand(self, other)
+        o = other if isinstance(other, Tensor) else _operand(self, other)
         a, b = (o, self) if reverse else (self, o)
-        x, y = _promote(a.data, b.data)
+        x, y = a.data, b.data
+        if x.dtype != y.dtype:
+            x, y = _promote(x, y)
         return record(op, Tensor(fn(x, y)), (a, b))
 
     def __add__(self, other: Any) -> Tensor:
@@ -480,7 +482,7 @@ class Tensor(_Conversions):
     # ----------------------------------------------------------- reductions
     def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         axes = None if dim is None else _dims(dim, self.ndim)
-        data = self.data.astype(np.int64) if self.data.dtype == np.bool_ else self.data
+        data = self.data.astype(np.int64) if self.data.dtype.kind == "b" else self.data
         out = data.sum(axis=axes, keepdims=keepdim)
         return record("sum", Tensor(np.asarray(out)), (self,), dim=axes, keepdim=keepdim)
 
