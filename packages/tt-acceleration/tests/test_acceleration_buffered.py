@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tt_acceleration.buffered import METHODS, BufferedConv2d
+from tt_acceleration.buffered import METHODS, BufferedConv2d, Scratch
 from tt_spatial import conv2d
 from tt_tensor import Tensor
 
@@ -85,3 +85,27 @@ def test_bad_shapes_are_clear_errors() -> None:
         BufferedConv2d(w, None).run(np.zeros((1, 3, 2, 2), np.float32), "window")
     with pytest.raises(ValueError, match="weight"):
         BufferedConv2d(np.zeros((2, 3), np.float32), None)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_convolutions_sharing_one_scratch_arena_stay_exact(method: str) -> None:
+    """Two convolutions borrow the same column memory in turn (the second needs more,
+    so the arena is replaced under the first): both keep computing their own result."""
+    rng = np.random.default_rng(3)
+    scratch = Scratch()
+    x = rng.standard_normal((1, 3, 8, 8), dtype=np.float32)
+    w1 = rng.standard_normal((4, 3, 3, 3), dtype=np.float32)
+    w2 = rng.standard_normal((5, 4, 3, 3), dtype=np.float32)
+    b1, b2 = rng.standard_normal(4, dtype=np.float32), rng.standard_normal(5, dtype=np.float32)
+    first = BufferedConv2d(w1, b1, padding=(1, 1), scratch=scratch)
+    second = BufferedConv2d(w2, b2, padding=(1, 1), scratch=scratch)
+    case = (None, None, None, (1, 1), (1, 1), (1, 1))
+    for _ in range(3):
+        y = first.run(x, method)
+        assert scratch.nbytes > 0
+        np.testing.assert_allclose(y, _reference(x, w1, b1, case), rtol=1e-5, atol=1e-4)
+        z = second.run(y.copy(), method)  # overwrites the columns `first` just used
+        want = _reference(_reference(x, w1, b1, case), w2, b2, case)
+        np.testing.assert_allclose(z, want, rtol=1e-4, atol=1e-3)
+    taken = scratch.take((2, 3), np.float32)
+    assert taken.shape == (2, 3) and taken.flags.c_contiguous

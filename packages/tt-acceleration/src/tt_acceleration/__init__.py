@@ -14,7 +14,7 @@
 """
 
 from .batching import batched_inference
-from .buffered import BufferedConv2d
+from .buffered import BufferedConv2d, Scratch
 from .conv import (
     CANDIDATES,
     ConvAutotuner,
@@ -45,6 +45,7 @@ __all__ = [
     "ConvGeometry",
     "InferencePlan",
     "LoopVsVectorized",
+    "Scratch",
     "Step",
     "ThreadInfo",
     "batched_inference",

@@ -15,7 +15,11 @@ every array is allocated once per input shape and reused on every call:
   offset, so the product runs over the padded width and the extra columns are
   skipped by the returned view. Which is fastest depends on the shape, so
   `choose` times them (and whatever else it is given) and keeps the winner;
-* the activation runs in place.
+* the activation runs in place;
+* the column matrix is scratch, dead once the product is taken, so the
+  convolutions of one plan can share one `Scratch` arena for it: at batch 1
+  the columns are most of a small CNN's working set, and a working set that
+  fits the L2 cache is what keeps a call fast when other work ran in between.
 
 The output is channel-major, (Cout, N, Ho, Wo), returned as an (N, Cout, Ho, Wo)
 view: for N = 1 that is plain NCHW, and every later step reads views. For one
@@ -41,6 +45,31 @@ Array: TypeAlias = npt.NDArray[Any]
 METHODS = ("window", "gather", "rows")
 
 
+class Scratch:
+    """One flat arena that lends the start of itself to whoever asks, for scratch data.
+
+    Views handed out earlier stay valid when a bigger request replaces the arena
+    (they keep the old one alive), so sharing is best when the biggest request
+    comes first, and always correct as long as the borrowers run one at a time.
+    """
+
+    def __init__(self) -> None:
+        self._arena: Array | None = None
+
+    def take(self, shape: tuple[int, ...], dtype: Any) -> Array:
+        """A C-contiguous `shape` view of the arena's first bytes (whatever they hold)."""
+        dt = np.dtype(dtype)
+        nbytes = int(np.prod(shape)) * dt.itemsize
+        if self._arena is None or self._arena.size < nbytes:
+            self._arena = np.empty(nbytes, dtype=np.uint8)
+        view: Array = self._arena[:nbytes].view(dt).reshape(shape)
+        return view
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self._arena is None else int(self._arena.size)
+
+
 class _Geometry:
     """One input shape's output size; builds a fill method's buffers when first asked."""
 
@@ -53,6 +82,7 @@ class _Geometry:
         dilation: tuple[int, int],
         cout: int,
         dtype: Any,
+        scratch: Scratch,
     ) -> None:
         _, c, h, w = x_shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = k, stride, padding, dilation
@@ -63,25 +93,28 @@ class _Geometry:
         self.x_shape, self.k, self.stride, self.padding, self.dilation = (
             x_shape, k, stride, padding, dilation,
         )  # fmt: skip
-        self.cout, self.dtype = cout, dtype
+        self.cout, self.dtype, self.scratch = cout, dtype, scratch
         self.rows = c * kh * kw
         self.strided = (sh, sw) != (1, 1)
 
     def _columns(self, width: int) -> tuple[Array, Array]:
-        """The column matrix (its last row all ones, for the bias) and the output buffer."""
+        """The column matrix (in the scratch arena; its last row is for the bias, set
+        to ones by every fill) and the output buffer."""
         return (
-            np.ones((self.rows + 1, width), dtype=self.dtype),
+            self.scratch.take((self.rows + 1, width), self.dtype),
             np.empty((self.cout, width), dtype=self.dtype),
         )
 
     def filler(self, method: str) -> tuple[Callable[[Array], None], Array, Array, Array]:
-        """For `method`: a function filling the columns from x, the columns, the output
-        buffer and the (N, Cout, Ho, Wo) result view, all made once for this shape."""
+        """For `method`: a function filling the columns from x (bias row included),
+        the columns, the output buffer and the (N, Cout, Ho, Wo) result view, all made
+        once for this shape."""
         n, c, h, w = self.x_shape
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.k, self.stride, self.padding, self.dilation
         oh, ow = self.oh, self.ow
         if method in ("window", "gather"):
             cols, out = self._columns(n * oh * ow)
+            ones = cols[self.rows]
             result = out.reshape(self.cout, n, oh, ow).transpose(1, 0, 2, 3)
         if method == "window":
             # a zero-padded copy of x, and a view of its windows in column order
@@ -94,6 +127,7 @@ class _Geometry:
             def window(x: Array) -> None:
                 np.copyto(interior, x)
                 np.copyto(cols_6d, windows)
+                ones.fill(1)
 
             return window, cols, out, result
         if method == "gather":
@@ -112,6 +146,7 @@ class _Geometry:
             def gather(x: Array) -> None:
                 np.copyto(source[:-1].reshape(x.shape), x)
                 np.take(source, index, out=target)
+                ones.fill(1)
 
             return gather, cols, out, result
         if method == "rows" and not self.strided:
@@ -122,6 +157,7 @@ class _Geometry:
             inner = grid[:, :, : hp * wp].reshape(c, n, hp, wp)[:, :, ph : ph + h, pw : pw + w]
             m = oh * wp
             cols, out = self._columns(n * m)
+            ones = cols[self.rows]
             blocks = cols[: self.rows].reshape(kh * kw, c, n, m)
             offsets = [i * dh * wp + j * dw for i in range(kh) for j in range(kw)]
             shifts = [(blocks[t], grid[:, :, o : o + m]) for t, o in enumerate(offsets)]
@@ -131,6 +167,7 @@ class _Geometry:
                 np.copyto(inner, x.transpose(1, 0, 2, 3))
                 for block, shifted in shifts:
                     np.copyto(block, shifted)
+                ones.fill(1)
 
             return rows, cols, out, result
         raise ValueError(f"no convolution method {method!r} for this shape")
@@ -147,7 +184,10 @@ class BufferedConv2d:
         padding: tuple[int, int] = (0, 0),
         dilation: tuple[int, int] = (1, 1),
         activation: Callable[[Array], object] | None = None,
+        scratch: Scratch | None = None,
     ) -> None:
+        """`scratch`: where the column matrix lives (share one between the convolutions
+        of a model that run one at a time; default: an arena of its own)."""
         if w.ndim != 4:
             raise ValueError(f"BufferedConv2d expects a (Cout, Cin, kh, kw) weight, got {w.shape}")
         cout = w.shape[0]
@@ -160,6 +200,7 @@ class BufferedConv2d:
         self.w_shape = tuple(w.shape)
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.activation = activation
+        self.scratch = Scratch() if scratch is None else scratch
         self.method: dict[tuple[int, ...], str] = {}
         self.records: dict[tuple[int, ...], dict[str, float]] = {}
         self._spaces: dict[tuple[int, ...], _Geometry] = {}
@@ -176,7 +217,7 @@ class BufferedConv2d:
                 )
             space = _Geometry(
                 key, self.w_shape[2:], self.stride, self.padding, self.dilation,
-                self.w_shape[0], self.matrix.dtype,
+                self.w_shape[0], self.matrix.dtype, self.scratch,
             )  # fmt: skip
             self._spaces[key] = space
         return space

@@ -44,7 +44,7 @@ from tt_spatial.conv import resolve_padding
 from tt_tensor import Tensor
 from tt_transformers import LayerNorm
 
-from .buffered import BufferedConv2d
+from .buffered import BufferedConv2d, Scratch
 from .conv import ConvAutotuner, default_autotuner, pair
 from .folding import fold_batchnorm
 from .fused import gelu_, layer_norm_inference
@@ -149,7 +149,11 @@ class ConvStep(Step):
     """
 
     def __init__(
-        self, conv: Conv2d, autotuner: ConvAutotuner, activation: str | None = None
+        self,
+        conv: Conv2d,
+        autotuner: ConvAutotuner,
+        activation: str | None = None,
+        scratch: Scratch | None = None,
     ) -> None:
         pads = resolve_padding(conv.padding, conv.kernel_size, conv.stride, conv.dilation)
         if pads[0] != pads[1] or pads[2] != pads[3]:
@@ -170,6 +174,7 @@ class ConvStep(Step):
                 self.padding,
                 pair(self.dilation),
                 activation=_in_place(activation, self.work),
+                scratch=scratch,
             )
             if self.groups == 1
             else None
@@ -381,8 +386,11 @@ def _children(model: Any) -> list[Any]:
     ]
 
 
-def _compile(model: Any, tuner: ConvAutotuner, fallbacks: list[str]) -> list[Step]:
-    """Steps for the layers of `model` in order, fusing an activation into the layer before."""
+def _compile(
+    model: Any, tuner: ConvAutotuner, fallbacks: list[str], scratch: Scratch
+) -> list[Step]:
+    """Steps for the layers of `model` in order, fusing an activation into the layer before
+    (the convolutions share `scratch` for their column matrices: they run one at a time)."""
     steps: list[Step] = []
     layers = _children(model)
     i = 0
@@ -393,14 +401,14 @@ def _compile(model: Any, tuner: ConvAutotuner, fallbacks: list[str]) -> list[Ste
         step: Step | None = None
         consumed = 1
         if isinstance(layer, Sequential):
-            steps.extend(_compile(layer, tuner, fallbacks))
+            steps.extend(_compile(layer, tuner, fallbacks, scratch))
             i += 1
             continue
         if isinstance(layer, Linear):
             step, consumed = LinearStep(layer, act), 2 if act else 1
         elif isinstance(layer, Conv2d) and layer.padding_mode == "zeros":
             try:
-                step, consumed = ConvStep(layer, tuner, act), 2 if act else 1
+                step, consumed = ConvStep(layer, tuner, act, scratch), 2 if act else 1
             except NotImplementedError:
                 step = None
         elif _activation_kind(layer) is not None:
@@ -422,7 +430,7 @@ def _compile(model: Any, tuner: ConvAutotuner, fallbacks: list[str]) -> list[Ste
         elif isinstance(layer, Flatten):
             step = FlattenStep(layer.start_dim, layer.end_dim)
         elif isinstance(layer, Residual):
-            step = ResidualStep(_compile(layer.body, tuner, fallbacks))
+            step = ResidualStep(_compile(layer.body, tuner, fallbacks, scratch))
         if step is None:
             step = ModuleStep(layer)
             fallbacks.append(type(layer).__name__)
@@ -469,5 +477,5 @@ def compile_inference(
     else:
         source = copy.deepcopy(model).eval()
     fallbacks: list[str] = []
-    steps = _compile(source, autotuner or default_autotuner, fallbacks)
+    steps = _compile(source, autotuner or default_autotuner, fallbacks, Scratch())
     return InferencePlan(steps, fallbacks, folded)
