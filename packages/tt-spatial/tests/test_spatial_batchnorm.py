@@ -124,3 +124,32 @@ def test_batchnorm_state_dict_round_trips_through_safetensors(tmp_path: Path) ->
     for name, t in bn.state_dict().items():
         np.testing.assert_array_equal(fresh.state_dict()[name].data, t.data)
         assert fresh.state_dict()[name].shape == t.shape
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_fold_into_gives_the_conv_that_computes_conv_then_eval_batchnorm(bias: bool) -> None:
+    x = Tensor(RNG.standard_normal((2, 3, 5, 5)).astype(np.float32))
+    w = RNG.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = RNG.standard_normal(4).astype(np.float32) if bias else None
+    bn = BatchNorm2d(4)
+    assert bn.running_mean is not None and bn.running_var is not None
+    assert bn.weight is not None and bn.bias is not None
+    bn.running_mean.data[...] = RNG.standard_normal(4)
+    bn.running_var.data[...] = RNG.random(4) + 0.1
+    bn.weight.data[...] = RNG.standard_normal(4)
+    bn.bias.data[...] = RNG.standard_normal(4)
+    bn.eval()
+    with no_grad():
+        want = bn(conv2d(x, Tensor(w), None if b is None else Tensor(b), padding=1)).data
+        fw, fb = bn.fold_into(w, b)
+        got = conv2d(x, Tensor(fw), Tensor(fb), padding=1).data
+    assert fw.dtype == np.float32 and fb.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_fold_into_refuses_batch_statistics_and_wrong_channel_counts() -> None:
+    w = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match="running statistics"):
+        BatchNorm1d(4, track_running_stats=False).fold_into(w, None)
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(5\) into a layer with 4 output channels"):
+        BatchNorm1d(5).fold_into(w, None)

@@ -9,7 +9,8 @@ straight from a convolution or linear layer the two compose into one layer:
 
 The folded model computes the same function (up to float32 rounding) with one
 layer fewer: no normalisation pass, no extra activation buffer. The
-arithmetic is done in float64 and rounded once to the layer's dtype.
+arithmetic is BatchNorm's own `fold_into` (tt-spatial), done in float64 and
+rounded once to the layer's dtype; this module finds the pairs and swaps them.
 """
 
 from __future__ import annotations
@@ -26,21 +27,6 @@ L = TypeVar("L", Conv2d, Linear)
 M = TypeVar("M", bound=Module)
 
 
-def _bn_affine(bn: BatchNorm1d | BatchNorm2d) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """(scale, shift) of an eval-mode BatchNorm as float64 arrays."""
-    if bn.running_mean is None or bn.running_var is None:
-        raise ValueError(
-            f"{type(bn).__name__}({bn.num_features}) has no running statistics "
-            "(track_running_stats=False): it normalises with batch statistics and cannot be folded"
-        )
-    mean = bn.running_mean.data.astype(np.float64)
-    var = bn.running_var.data.astype(np.float64)
-    gamma = np.ones_like(mean) if bn.weight is None else bn.weight.data.astype(np.float64)
-    beta = np.zeros_like(mean) if bn.bias is None else bn.bias.data.astype(np.float64)
-    scale = gamma / np.sqrt(var + bn.eps)
-    return scale, beta - mean * scale
-
-
 def can_fold(layer: Any, bn: Any) -> bool:
     """Whether `bn` directly after `layer` can be folded into it."""
     if isinstance(layer, Conv2d) and isinstance(bn, BatchNorm2d):
@@ -48,16 +34,6 @@ def can_fold(layer: Any, bn: Any) -> bool:
     if isinstance(layer, Linear) and isinstance(bn, BatchNorm1d):
         return bn.running_mean is not None and bn.num_features == layer.out_features
     return False
-
-
-def _folded_params(
-    weight: np.ndarray[Any, Any], bias: np.ndarray[Any, Any] | None, bn: BatchNorm1d | BatchNorm2d
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    scale, shift = _bn_affine(bn)
-    shape = (-1,) + (1,) * (weight.ndim - 1)
-    w = weight.astype(np.float64) * scale.reshape(shape)
-    b = shift if bias is None else bias.astype(np.float64) * scale + shift
-    return w.astype(weight.dtype), b.astype(weight.dtype)
 
 
 def _with_params(layer: L, w: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> L:
@@ -76,7 +52,7 @@ def fold_conv_bn(conv: Conv2d, bn: BatchNorm2d) -> Conv2d:
     """A new Conv2d equal to `bn(conv(x))` in eval mode (always with a bias)."""
     if not can_fold(conv, bn):
         raise ValueError(f"cannot fold {bn!r} into {conv!r}")
-    w, b = _folded_params(conv.weight.data, None if conv.bias is None else conv.bias.data, bn)
+    w, b = bn.fold_into(conv.weight.data, None if conv.bias is None else conv.bias.data)
     return _with_params(conv, w, b)
 
 
@@ -84,8 +60,7 @@ def fold_linear_bn(linear: Linear, bn: BatchNorm1d) -> Linear:
     """A new Linear equal to `bn(linear(x))` in eval mode, for (N, C) activations."""
     if not can_fold(linear, bn):
         raise ValueError(f"cannot fold {bn!r} into {linear!r}")
-    bias = None if linear.bias is None else linear.bias.data
-    w, b = _folded_params(linear.weight.data, bias, bn)
+    w, b = bn.fold_into(linear.weight.data, None if linear.bias is None else linear.bias.data)
     return _with_params(linear, w, b)
 
 

@@ -1,10 +1,8 @@
 """Folding BatchNorm into the layer before it, the first step of every int8 flow.
 
-In eval mode BatchNorm is a per-channel affine map,
-y = gamma * (z - mean) / sqrt(var + eps) + beta, so a Conv2d (or Linear)
-followed by it is one Conv2d with scaled weights and a shifted bias:
-
-    W' = W * s[:, None, ...],   b' = (b - mean) * s + beta,   s = gamma / sqrt(var + eps)
+In eval mode BatchNorm is a per-channel affine map, so a Conv2d (or Linear)
+followed by it is one layer with scaled weights and a shifted bias (the
+arithmetic is BatchNorm's own `fold_into`, from tt-spatial).
 
 Folding matters more for quantization than for speed: unfolded, the conv's
 int8 output grid is shared by all channels, and BatchNorm then multiplies each
@@ -17,9 +15,8 @@ scales absorb s and no rounding happens between the conv and the norm.
 from __future__ import annotations
 
 import itertools
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import numpy as np
 from tt_layers import Identity, Linear, Module, Parameter, Sequential
 from tt_spatial import BatchNorm1d, BatchNorm2d, Conv2d
 
@@ -37,22 +34,9 @@ def _chains(module: Module) -> list[Sequential]:
     ]
 
 
-def _fold(layer: Linear | Conv2d, bn: Any) -> None:
-    if bn.running_mean is None or bn.running_var is None:
-        raise ValueError(
-            f"cannot fold {type(bn).__name__} without running statistics "
-            "(track_running_stats=False uses batch statistics even in eval mode)"
-        )
-    var = bn.running_var.data.astype(np.float64)
-    mean = bn.running_mean.data.astype(np.float64)
-    gamma = np.ones_like(var) if bn.weight is None else bn.weight.data.astype(np.float64)
-    beta = np.zeros_like(var) if bn.bias is None else bn.bias.data.astype(np.float64)
-    s = gamma / np.sqrt(var + bn.eps)
-    w = layer.weight.data
-    shape = (-1,) + (1,) * (w.ndim - 1)
-    layer.weight = Parameter((w.astype(np.float64) * s.reshape(shape)).astype(w.dtype))
-    b = np.zeros_like(mean) if layer.bias is None else layer.bias.data.astype(np.float64)
-    layer.bias = Parameter(((b - mean) * s + beta).astype(w.dtype))
+def _fold(layer: Linear | Conv2d, bn: BatchNorm1d | BatchNorm2d) -> None:
+    w, b = bn.fold_into(layer.weight.data, None if layer.bias is None else layer.bias.data)
+    layer.weight, layer.bias = Parameter(w), Parameter(b)
 
 
 def fold_batchnorm(model: M, *, inplace: bool = False) -> tuple[M, list[str]]:

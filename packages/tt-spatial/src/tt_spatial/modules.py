@@ -286,6 +286,37 @@ class _BatchNorm(Module):
             self.eps,
         )
 
+    def fold_into(
+        self, weight: np.ndarray[Any, Any], bias: np.ndarray[Any, Any] | None
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """The (weight, bias) of the layer before this one with this eval-mode BatchNorm
+        folded in: `z = W x + b` then BatchNorm is one layer (PyTorch's `fuse_modules`).
+
+        In eval mode BatchNorm is a fixed per-channel affine map: with
+        `s = gamma / sqrt(var + eps)`, `W' = W * s` (per output channel, the first
+        axis) and `b' = (b - mean) * s + beta`. Computed in float64, rounded once
+        to the weight's dtype. tt-quantization folds before quantizing and
+        tt-acceleration before compiling an inference plan; both call this.
+        """
+        if self.running_mean is None or self.running_var is None:
+            raise ValueError(
+                f"cannot fold {type(self).__name__}({self.num_features}) without running "
+                "statistics (track_running_stats=False uses batch statistics even in eval mode)"
+            )
+        if weight.shape[0] != self.num_features:
+            raise ValueError(
+                f"cannot fold {type(self).__name__}({self.num_features}) into a layer with "
+                f"{weight.shape[0]} output channels (weight {weight.shape})"
+            )
+        mean = self.running_mean.data.astype(np.float64)
+        var = self.running_var.data.astype(np.float64)
+        gamma = np.ones_like(mean) if self.weight is None else self.weight.data.astype(np.float64)
+        beta = np.zeros_like(mean) if self.bias is None else self.bias.data.astype(np.float64)
+        s = gamma / np.sqrt(var + self.eps)
+        w = weight.astype(np.float64) * s.reshape((-1,) + (1,) * (weight.ndim - 1))
+        b = np.zeros_like(mean) if bias is None else bias.astype(np.float64)
+        return w.astype(weight.dtype), ((b - mean) * s + beta).astype(weight.dtype)
+
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
