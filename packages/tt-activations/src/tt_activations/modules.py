@@ -2,19 +2,17 @@
 
 They cannot subclass tt-layers' `Module`: module 02 comes before module 03 in
 the learning path. `Activation` gives them what tt-layers needs of a
-submodule instead (a "module-like"): `forward`, `__call__` running forward
-hooks, `training` with `train()`/`eval()`, and PyTorch's `repr`. They hold no
+submodule instead (a "module-like", from `tt_tensor.hooks`, shared with
+tt-losses): `forward`, `__call__` running forward hooks, `training` with
+`train()`/`eval()`, and PyTorch's `repr`. They hold no
 parameters, so `parameters()` is empty. `Sequential(Linear(2, 3), ReLU())`
 works and prints like PyTorch; only `isinstance(ReLU(), Module)` is False.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Self
-
 from tt_tensor import Tensor
+from tt_tensor.hooks import HookedModuleLike, RemovableHandle
 
 from . import functional as F
 
@@ -29,87 +27,16 @@ __all__ = [
     "Tanh",
 ]
 
-ForwardHook = Callable[[Any, tuple[Any, ...], Any], Any]
-ForwardPreHook = Callable[[Any, tuple[Any, ...]], Any]
 
-
-class RemovableHandle:
-    """Returned by `register_forward_hook`: `handle.remove()` unregisters the hook."""
-
-    _ids: ClassVar[Iterator[int]] = itertools.count()
-
-    def __init__(self, hooks: dict[int, Any]) -> None:
-        self.hooks = hooks
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
-
-
-class Activation:
+class Activation(HookedModuleLike):
     """A parameter-free module: forward, hooks, train/eval and repr, as tt-layers expects."""
-
-    training: bool
-
-    def __init__(self) -> None:
-        self.training = True
-        self._forward_hooks: dict[int, ForwardHook] = {}
-        self._forward_pre_hooks: dict[int, ForwardPreHook] = {}
 
     def forward(self, input: Tensor) -> Tensor:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing "forward"')
 
     def __call__(self, input: Tensor) -> Tensor:
-        if not (self._forward_hooks or self._forward_pre_hooks):
-            return self.forward(input)
-        args: tuple[Any, ...] = (input,)
-        for pre in list(self._forward_pre_hooks.values()):
-            new = pre(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        out = self.forward(*args)
-        for hook in list(self._forward_hooks.values()):
-            new = hook(self, args, out)
-            if new is not None:
-                out = new
+        out: Tensor = self._call(input)
         return out
-
-    def register_forward_hook(self, hook: ForwardHook) -> RemovableHandle:
-        """`hook(module, args, output)` runs after forward; a non-None return replaces output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
-
-    def register_forward_pre_hook(self, hook: ForwardPreHook) -> RemovableHandle:
-        """`hook(module, args)` runs before forward; a non-None return replaces args."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
-
-    def train(self, mode: bool = True) -> Self:
-        if not isinstance(mode, bool):
-            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
-        self.training = mode
-        return self
-
-    def eval(self) -> Self:
-        return self.train(False)
-
-    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
-        """None: activations have no parameters (here so standalone use reads like PyTorch)."""
-        return iter(())
-
-    def extra_repr(self) -> str:
-        return ""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"
 
 
 class ReLU(Activation):

@@ -18,10 +18,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar, NamedTuple, Protocol, Self
+from typing import Any, NamedTuple, Protocol, Self
 
 import numpy as np
 from tt_tensor import Tensor
+from tt_tensor.hooks import (
+    ForwardHook,
+    ForwardPreHook,
+    RemovableHandle,
+    add_hook,
+    call_with_hooks,
+)
 
 __all__ = [
     "IncompatibleKeys",
@@ -31,9 +38,6 @@ __all__ = [
     "RemovableHandle",
     "is_module_like",
 ]
-
-ForwardHook = Callable[[Any, tuple[Any, ...], Any], Any]
-ForwardPreHook = Callable[[Any, tuple[Any, ...]], Any]
 
 
 class Parameter(Tensor):
@@ -70,25 +74,6 @@ def is_module_like(value: object) -> bool:
     if isinstance(value, Module):
         return True
     return not isinstance(value, type | Tensor) and callable(getattr(value, "forward", None))
-
-
-class RemovableHandle:
-    """Returned by the `register_*_hook` methods: `handle.remove()` unregisters the hook."""
-
-    _ids: ClassVar[Iterator[int]] = itertools.count()
-
-    def __init__(self, hooks: dict[int, Any]) -> None:
-        self.hooks = hooks
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
 
 
 class IncompatibleKeys(NamedTuple):
@@ -145,28 +130,15 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_hooks or self._forward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for pre in list(self._forward_pre_hooks.values()):
-            new = pre(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            new = hook(self, args, out)
-            if new is not None:
-                out = new
-        return out
+        return call_with_hooks(self, self._forward_pre_hooks, self._forward_hooks, args, kwargs)
 
     def register_forward_hook(self, hook: ForwardHook) -> RemovableHandle:
         """`hook(module, args, output)` runs after forward; a non-None return replaces output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._forward_hooks, hook)
 
     def register_forward_pre_hook(self, hook: ForwardPreHook) -> RemovableHandle:
         """`hook(module, args)` runs before forward; a non-None return replaces args."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._forward_pre_hooks, hook)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:

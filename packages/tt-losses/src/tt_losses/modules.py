@@ -3,17 +3,15 @@
 Like tt-activations' modules they are *module-likes* rather than subclasses of
 tt-layers' `Module` (module 04 does not depend on module 03): they have
 `forward`, a `__call__` that runs forward hooks, `training` with
-`train()`/`eval()`, and PyTorch's repr, which is all tt-layers asks of a submodule.
+`train()`/`eval()`, and PyTorch's repr, which is all tt-layers asks of a submodule
+(the same `tt_tensor.hooks.HookedModuleLike` base).
 The class `weight`/`pos_weight` are plain attributes, not registered buffers.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Self
-
 from tt_tensor import Tensor
+from tt_tensor.hooks import HookedModuleLike
 
 from . import functional as F
 
@@ -26,87 +24,21 @@ __all__ = [
     "NLLLoss",
 ]
 
-ForwardHook = Callable[[Any, tuple[Any, ...], Any], Any]
-ForwardPreHook = Callable[[Any, tuple[Any, ...]], Any]
 
-
-class _Handle:
-    """Returned by `register_forward_hook`: `handle.remove()` unregisters the hook."""
-
-    _ids: ClassVar[Iterator[int]] = itertools.count()
-
-    def __init__(self, hooks: dict[int, Any]) -> None:
-        self.hooks = hooks
-        self.id = next(_Handle._ids)
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
-
-
-class Loss:
+class Loss(HookedModuleLike):
     """Base of the loss modules: `reduction`, forward hooks, train/eval, repr."""
 
-    training: bool
-
     def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
         F._check_reduction(reduction)
         self.reduction = reduction
-        self.training = True
-        self._forward_hooks: dict[int, ForwardHook] = {}
-        self._forward_pre_hooks: dict[int, ForwardPreHook] = {}
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing "forward"')
 
     def __call__(self, input: Tensor, target: Tensor) -> Tensor:
-        if not (self._forward_hooks or self._forward_pre_hooks):
-            return self.forward(input, target)
-        args: tuple[Any, ...] = (input, target)
-        for pre in list(self._forward_pre_hooks.values()):
-            new = pre(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        out = self.forward(*args)
-        for hook in list(self._forward_hooks.values()):
-            new = hook(self, args, out)
-            if new is not None:
-                out = new
+        out: Tensor = self._call(input, target)
         return out
-
-    def register_forward_hook(self, hook: ForwardHook) -> _Handle:
-        handle = _Handle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
-
-    def register_forward_pre_hook(self, hook: ForwardPreHook) -> _Handle:
-        handle = _Handle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
-
-    def train(self, mode: bool = True) -> Self:
-        if not isinstance(mode, bool):
-            raise ValueError(f"training mode is expected to be boolean, got {mode!r}")
-        self.training = mode
-        return self
-
-    def eval(self) -> Self:
-        return self.train(False)
-
-    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
-        """None: losses have no parameters."""
-        return iter(())
-
-    def extra_repr(self) -> str:
-        return ""
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"
 
 
 class MSELoss(Loss):
