@@ -6,15 +6,17 @@ product a third, and the bias and activation each make a pass over it. Here
 every array is allocated once per input shape and reused on every call:
 
 * the weights become one (Cout, Cin*kh*kw + 1) matrix whose last column is the
-  bias, and the column matrix ends with a row of ones set once, so the matmul
-  adds the bias for free and writes straight into the output buffer (`out=`);
+  bias, and the column matrix ends with a row of ones (refilled by each fill:
+  the columns may be shared, see below), so the matmul adds the bias for free
+  and writes straight into the output buffer (`out=`);
 * the columns are filled by one copy from a sliding-window view of a
   zero-padded buffer ("window"), by one `np.take` with indices computed once,
-  padding included ("gather"), or, for stride 1, by kh*kw long contiguous
-  copies ("rows"): the padded image flattened, one shifted slice per kernel
-  offset, so the product runs over the padded width and the extra columns are
-  skipped by the returned view. Which is fastest depends on the shape, so
-  `choose` times them (and whatever else it is given) and keeps the winner;
+  padding included ("gather"), or, for stride 1, by one copy of long
+  contiguous runs ("rows"): the padded image flattened, one shifted slice per
+  kernel offset (all of them one strided view), so the product runs over the
+  padded width and the extra columns are skipped by the returned view. Which
+  is fastest depends on the shape, so `choose` times them (and whatever else
+  it is given) and keeps the winner;
 * the activation runs in place;
 * the column matrix is scratch, dead once the product is taken, so the
   convolutions of one plan can share one `Scratch` arena for it: at batch 1
@@ -37,6 +39,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import as_strided
 from tt_profiling import conv_output_size
 
 from .conv import _windows
@@ -158,15 +161,18 @@ class _Geometry:
             m = oh * wp
             cols, out = self._columns(n * m)
             ones = cols[self.rows]
-            blocks = cols[: self.rows].reshape(kh * kw, c, n, m)
-            offsets = [i * dh * wp + j * dw for i in range(kh) for j in range(kw)]
-            shifts = [(blocks[t], grid[:, :, o : o + m]) for t, o in enumerate(offsets)]
+            blocks = cols[: self.rows].reshape(kh, kw, c, n, m)
+            # the slice for kernel offset (i, j) starts i*dh*wp + j*dw elements in:
+            # linear in i and j, so all kh*kw slices are one strided view
+            step = grid.strides[2]
+            shifted = as_strided(
+                grid, (kh, kw, c, n, m), (dh * wp * step, dw * step, *grid.strides), writeable=False
+            )
             result = out.reshape(self.cout, n, oh, wp)[:, :, :, :ow].transpose(1, 0, 2, 3)
 
             def rows(x: Array) -> None:
                 np.copyto(inner, x.transpose(1, 0, 2, 3))
-                for block, shifted in shifts:
-                    np.copyto(block, shifted)
+                np.copyto(blocks, shifted)
                 ones.fill(1)
 
             return rows, cols, out, result
