@@ -65,6 +65,21 @@ def test_interleaved_rounds_alternate_order() -> None:
     assert compare(slow["sleep"], slow["noop"]).speedup > 10
 
 
+def test_bursts_time_calls_in_a_row_after_one_untimed_call() -> None:
+    calls: list[str] = []
+    res = benchmark_interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+        warmup=0,
+        repeats=2,
+        burst=3,
+    )
+    # per round and variant: 1 untimed + 3 timed calls; the order flips every round
+    assert calls == ["a"] * 4 + ["b"] * 4 + ["b"] * 4 + ["a"] * 4
+    assert res["a"].n == res["b"].n == 6 and res["a"].params["burst"] == 3
+    with pytest.raises(ValueError, match="burst"):
+        benchmark_interleaved({"a": lambda: None}, burst=0)
+
+
 def test_summaries_from_known_samples() -> None:
     res = result_from_samples("known", [1.0, 2.0, 3.0, 4.0, 5.0])
     assert res.median == 3.0

@@ -36,7 +36,7 @@ def cnn_result(tmp_path_factory: pytest.TempPathFactory) -> PipelineResult:
     out = tmp_path_factory.mktemp("cnn")
     return optimize(
         model, x[:48], (x, y), name="tiny CNN", channel_prune=0.25, sparsity=0.5,
-        repeats=6, warmup=1, out_dir=out, log=None, compare_torch=False,
+        repeats=6, burst=3, warmup=1, out_dir=out, log=None, compare_torch=False,
     )  # fmt: skip
 
 
@@ -46,7 +46,9 @@ def test_every_stage_is_measured(cnn_result: PipelineResult) -> None:
     assert base.accuracy == 1.0 and base.size_ratio == 1.0 and base.vs_baseline is None
     for s in cnn_result.stages:
         assert 0.0 <= s.accuracy <= 1.0
-        assert s.latency.n == 6 and s.p50 > 0 and s.p99 >= s.p50
+        assert s.latency.n == 6 * 3 and s.p50 > 0 and s.p99 >= s.p50  # rounds x burst
+        assert s.latency_cold is not None and s.latency_cold.n == 6  # one call per round
+        assert s.speedup_cold is not None and s.speedup_cold > 0
         assert all(Path(f).is_file() for f in s.files)
         assert s.size_bytes == sum(Path(f).stat().st_size for f in s.files)
         if s is not base:
@@ -95,7 +97,8 @@ def test_reports(cnn_result: PipelineResult, tmp_path: Path) -> None:
     doc = json.loads(written["json"].read_text())
     assert [s["name"] for s in doc["stages"]] == STAGES
     assert doc["stages"][-1]["size_bytes"] == cnn_result.final.size_bytes
-    assert len(doc["stages"][0]["latency"]["samples_s"]) == 6
+    assert len(doc["stages"][0]["latency"]["samples_s"]) == 18
+    assert doc["stages"][0]["speedup_cold"] == 1.0 and doc["settings"]["burst"] == 3
     pytest.importorskip("matplotlib")
     assert written["png"].stat().st_size > 1000
 

@@ -157,14 +157,24 @@ def benchmark_interleaved(
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int | None = 0,
+    burst: int = 1,
 ) -> dict[str, BenchmarkResult]:
     """Time several variants in alternating rounds, so they share the machine's conditions.
 
     Timing variant A's runs and then B's lets a burst of load from other
-    processes land on one of them only. Here every round times each variant
-    once, the order reversed every other round (A B, B A, ...), so slow
-    periods are spread over all variants alike.
+    processes land on one of them only. Here every round times each variant,
+    the order reversed every other round (A B, B A, ...), so slow periods are
+    spread over all variants alike.
+
+    `burst=1` times one call per variant per round: every call then follows
+    the other variants' calls and starts with caches they have filled (the
+    cold case). `burst=k` makes one untimed call and then k timed calls in a
+    row per variant and round, each call one sample: the steady state of a
+    program that runs one model call after call, still interleaved round by
+    round against drift.
     """
+    if burst < 1:
+        raise ValueError(f"burst must be >= 1, got {burst}")
     if not fns:
         raise ValueError("benchmark_interleaved needs at least one function")
     names = list(fns)
@@ -177,7 +187,7 @@ def benchmark_interleaved(
     for r in range(repeats):
         order = names if r % 2 == 0 else names[::-1]
         for name in order:
-            samples[name] += time_callable(fns[name], warmup=0, repeats=1)
+            samples[name] += time_callable(fns[name], warmup=int(burst > 1), repeats=burst)
     return {
         name: result_from_samples(
             name,
@@ -186,7 +196,7 @@ def benchmark_interleaved(
             confidence=confidence,
             n_resamples=n_resamples,
             seed=seed,
-            params={"interleaved_with": [n for n in names if n != name]},
+            params={"interleaved_with": [n for n in names if n != name], "burst": burst},
         )
         for name in names
     }

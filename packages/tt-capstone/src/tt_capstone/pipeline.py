@@ -133,6 +133,8 @@ class StageResult:
     accuracy_p_value: float | None = None
     size_ratio: float = 1.0
     notes: list[str] = field(default_factory=list)
+    latency_cold: BenchmarkResult | None = None  # one call per round: caches start cold
+    speedup_cold: float | None = None  # median(baseline, cold) / median(stage, cold)
 
     @property
     def p50(self) -> float:
@@ -163,6 +165,11 @@ class StageResult:
             "latency_p50_s": self.p50,
             "latency_p99_s": self.p99,
             "latency": self.latency.to_dict(),
+            "latency_cold_p50_s": None if self.latency_cold is None else self.latency_cold.median,
+            "latency_cold_p99_s": (
+                None if self.latency_cold is None else self.latency_cold.latency.p99
+            ),
+            "speedup_cold": self.speedup_cold,
             "vs_baseline": None if self.vs_baseline is None else self.vs_baseline.to_dict(),
             "notes": self.notes,
         }
@@ -222,8 +229,8 @@ class PipelineResult:
         """The per-stage Markdown table: accuracy, size and latency, each against the baseline."""
         lines = [
             "| stage | accuracy | Δ accuracy (95% CI) | p (acc.) | size | smaller | "
-            "p50 | p99 | faster (95% CI) | p (latency) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "p50 | p99 | faster (95% CI) | p (latency) | p50, cold (faster) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in self.stages:
             lo, hi = s.accuracy_delta_ci
@@ -239,17 +246,22 @@ class PipelineResult:
                 else f"{100 * s.accuracy_delta:+.2f} pt [{100 * lo:+.2f}, {100 * hi:+.2f}]"
             )
             p_acc = "—" if s.accuracy_p_value is None else f"{s.accuracy_p_value:.2g}"
+            cold = (
+                "—"
+                if s.latency_cold is None
+                else f"{fmt_seconds(s.latency_cold.median)} ({s.speedup_cold or 1.0:.2f}×)"
+            )
             lines.append(
                 f"| {s.name} | {100 * s.accuracy:.2f}% | {delta} | {p_acc} | "
                 f"{_fmt_bytes(s.size_bytes)} | {s.size_ratio:.2f}× | {fmt_seconds(s.p50)} | "
-                f"{fmt_seconds(s.p99)} | {faster} | {p_lat} |"
+                f"{fmt_seconds(s.p99)} | {faster} | {p_lat} | {cold} |"
             )
         if self.torch is not None:
             t = self.torch
             lines.append(
                 f"| PyTorch (same float32 model, eager, no_grad) | n/a | | | | | "
                 f"{fmt_seconds(t.median)} | {fmt_seconds(t.latency.p99)} | "
-                f"{self.baseline.p50 / t.median:.2f}× | |"
+                f"{self.baseline.p50 / t.median:.2f}× | | |"
             )
         return "\n".join(lines)
 
@@ -259,7 +271,11 @@ class PipelineResult:
             f"# Optimization report: {self.name}",
             "",
             f"Test set: {self.test_size} examples. Latency: one example per call (batch 1), "
-            f"{s['repeats']} interleaved rounds after {s['warmup']} warm-up rounds, "
+            f"{s['repeats']} interleaved rounds after {s['warmup']} warm-up rounds; in each "
+            f"round every stage makes one untimed call and then {s.get('burst', 1)} timed "
+            "calls in a row (the steady state of a server running that model). "
+            "Cold: a second measurement with one call per stage per round, so every call "
+            "follows the other stages' calls and starts with caches they have filled. "
             f"BLAS threads: {s['blas_threads']}. Size: bytes of the files each stage writes.",
             "Δ accuracy: paired difference from the baseline on the same test examples, "
             "with a bootstrap 95% CI; p (acc.): Mann–Whitney U on per-example correctness; "
@@ -398,6 +414,7 @@ def optimize(
     threads: int | None = 1,
     warmup: int = 5,
     repeats: int = 100,
+    burst: int = 10,
     alpha: float = 0.05,
     eval_batch_size: int = 250,
     compare_torch: bool = True,
@@ -419,6 +436,9 @@ def optimize(
     pruner)` may train the pruned model (attach the pruner to the optimizer so
     the zeros stay zero) and return it (or None to keep the same object).
     `threads` fixes the BLAS thread count for every timing (None: leave as is).
+    Latency is measured twice, both times in interleaved rounds: `burst` calls
+    in a row per stage and round (steady state: the p50/p99 and speedups of the
+    report), and one call per stage and round (cold caches: `latency_cold`).
     Integer arithmetic is slow in NumPy (no int8 BLAS), so the int8 stage's
     accuracy uses the first `int8_eval_samples` test examples (None: all).
     `autotuner` chooses the deployed plan's convolutions (default: tt-acceleration's).
@@ -457,6 +477,7 @@ def optimize(
         "threads_requested": threads,
         "warmup": warmup,
         "repeats": repeats,
+        "burst": burst,
         "alpha": alpha,
         "input_shape": list(x_test.shape[1:]),
     }
@@ -692,7 +713,10 @@ def optimize(
                 )
     if torch_fn is not None:
         fns["pytorch"] = torch_fn
-    say(f"timing {len(fns)} variants at batch 1: {repeats} interleaved rounds")
+    say(
+        f"timing {len(fns)} variants at batch 1: {repeats} interleaved rounds of {burst} "
+        "calls each, then one call each (cold)"
+    )
     previous_torch_threads = None
     if torch_fn is not None and torch_mod is not None and threads is not None:
         previous_torch_threads = int(torch_mod.get_num_threads())
@@ -700,7 +724,8 @@ def optimize(
     try:
         with blas_threads(threads) if threads is not None else nullcontext():
             in_effect = get_blas_threads().in_effect
-            timings = benchmark_interleaved(fns, warmup=warmup, repeats=repeats)
+            timings = benchmark_interleaved(fns, warmup=warmup, repeats=repeats, burst=burst)
+            cold = benchmark_interleaved(fns, warmup=0, repeats=repeats, burst=1)
     finally:
         if previous_torch_threads is not None and torch_mod is not None:
             torch_mod.set_num_threads(previous_torch_threads)
@@ -727,6 +752,8 @@ def optimize(
             weight_sparsity=v.weight_sparsity,
             size_ratio=base_size / size,
             notes=v.notes,
+            latency_cold=cold[v.name],
+            speedup_cold=cold["baseline"].median / cold[v.name].median,
         )
         if v.name != "baseline":
             stage.vs_baseline = report.add_comparison(compare(base_timing, t, alpha=alpha))
