@@ -295,20 +295,30 @@ class MaxPoolStep(Step):
             self._views = self._prepare(x)
             self._source, self._shape, self._strides = x, x.shape, x.strides
         row_tiles, rows, col_tiles, out = self._views
-        np.copyto(rows, row_tiles[0])
-        for tile in row_tiles[1:]:
-            np.maximum(rows, tile, out=rows)
-        np.copyto(out, col_tiles[0])
-        for tile in col_tiles[1:]:
-            np.maximum(out, tile, out=out)
+        _max_into(rows, row_tiles)
+        _max_into(out, col_tiles)
         return out, True
+
+
+def _max_into(out: Array, tiles: list[Array]) -> None:
+    """The elementwise maximum of `tiles` into `out`: one ufunc call per tile after the first."""
+    if len(tiles) == 1:
+        np.copyto(out, tiles[0])
+        return
+    np.maximum(tiles[0], tiles[1], out=out)
+    for tile in tiles[2:]:
+        np.maximum(out, tile, out=out)
 
 
 class GlobalAvgPoolStep(Step):
     name = "AdaptiveAvgPool2d(1)"
 
     def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
-        return x.mean(axis=(2, 3), keepdims=True, dtype=x.dtype), True
+        # np.add.reduce and a scale, not x.mean: mean's Python wrapper costs more
+        # than the arithmetic on a 4x4 map
+        out = np.add.reduce(x, axis=(2, 3), keepdims=True)
+        out *= x.dtype.type(1.0 / (x.shape[2] * x.shape[3]))
+        return out, True
 
 
 class FlattenStep(Step):
