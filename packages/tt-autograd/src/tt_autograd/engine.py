@@ -201,7 +201,7 @@ def run_backward(
                     prev = captured.get(id(t))
                     captured[id(t)] = gi.copy() if prev is None else prev + gi
                 if accumulate:
-                    _accumulate_leaf(t, gi, trusted and gi is not g and _adoptable(gi, g, grads))
+                    _accumulate_leaf(t, gi, trusted and _adoptable(gi, g, grads))
             elif fn in pending:
                 pending[fn] = pending[fn] + gi
             else:

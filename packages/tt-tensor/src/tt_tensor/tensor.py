@@ -305,11 +305,9 @@ class Tensor(_Conversions):
 
     # ----------------------------------------------------------- arithmetic
     def _binary(self, other: Any, op: str, fn: Any, reverse: bool = False) -> Tensor:
-        o = other if isinstance(other, Tensor) else _operand(self, other)
+        o = _operand(self, other)
         a, b = (o, self) if reverse else (self, o)
-        x, y = a.data, b.data
-        if x.dtype != y.dtype:
-            x, y = _promote(x, y)
+        x, y = _promote(a.data, b.data)
         return record(op, Tensor(fn(x, y)), (a, b))
 
     def __add__(self, other: Any) -> Tensor:
