@@ -111,10 +111,12 @@ def test_mlp_without_pruning_or_batchnorm(tmp_path: Path) -> None:
     x = np.random.default_rng(1).random((60, 1, 28, 28)).astype(np.float32)
     y = labelled_by(model, x)
     r = optimize(
-        model, x, (Tensor(x), Tensor(y)), sparsity=0.0, repeats=4, warmup=0, out_dir=tmp_path,
-        log=None, compare_torch=False, profile=False, threads=None,
+        model, x, (Tensor(x), Tensor(y)), sparsity=0.0, repeats=4, burst=1, warmup=0,
+        out_dir=tmp_path, log=None, compare_torch=False, profile=False, threads=None,
     )  # fmt: skip
     assert [s.name for s in r.stages] == ["baseline", "no_grad", "folded", "int8", "deployed"]
+    # one call per round is already the cold measurement: it is not taken twice
+    assert all(s.latency_cold is s.latency and s.latency.n == 4 for s in r.stages)
     assert r.stage("folded").notes == ["no BatchNorm"]
     assert r.final.accuracy >= 0.9  # int8 weights barely move an MLP's decisions
     assert r.profile is None and r.torch is None

@@ -249,7 +249,7 @@ class PipelineResult:
             cold = (
                 "—"
                 if s.latency_cold is None
-                else f"{fmt_seconds(s.latency_cold.median)} ({s.speedup_cold or 1.0:.2f}×)"
+                else f"{fmt_seconds(s.latency_cold.median)} ({s.speedup_cold:.2f}×)"
             )
             lines.append(
                 f"| {s.name} | {100 * s.accuracy:.2f}% | {delta} | {p_acc} | "
@@ -272,8 +272,8 @@ class PipelineResult:
             "",
             f"Test set: {self.test_size} examples. Latency: one example per call (batch 1), "
             f"{s['repeats']} interleaved rounds after {s['warmup']} warm-up rounds; in each "
-            f"round every stage makes one untimed call and then {s.get('burst', 1)} timed "
-            "calls in a row (the steady state of a server running that model). "
+            f"round every stage makes {s['burst']} timed call(s) in a row, after one untimed "
+            "call when more than one (the steady state of a server running that model). "
             "Cold: a second measurement with one call per stage per round, so every call "
             "follows the other stages' calls and starts with caches they have filled. "
             f"BLAS threads: {s['blas_threads']}. Size: bytes of the files each stage writes.",
@@ -725,7 +725,8 @@ def optimize(
         with blas_threads(threads) if threads is not None else nullcontext():
             in_effect = get_blas_threads().in_effect
             timings = benchmark_interleaved(fns, warmup=warmup, repeats=repeats, burst=burst)
-            cold = benchmark_interleaved(fns, warmup=0, repeats=repeats, burst=1)
+            # burst 1 already is the cold measurement: no second pass
+            cold = timings if burst == 1 else benchmark_interleaved(fns, warmup=0, repeats=repeats)
     finally:
         if previous_torch_threads is not None and torch_mod is not None:
             torch_mod.set_num_threads(previous_torch_threads)
