@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--channel-prune",
         type=float,
         default=None,
-        help="fraction of channels removed per prunable layer (default 0.5, quick 0.25)",
+        help="fraction of channels removed per prunable layer (default 0.55, quick 0.25)",
     )
     p.add_argument(
         "--prune-residuals",
@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--finetune-epochs",
         type=float,
         default=None,
-        help="distillation epochs after pruning (default 6, quick 0)",
+        help="distillation epochs after pruning (default 12, quick 0)",
     )
     p.add_argument("--repeats", type=int, default=None, help="timed rounds (default 300, quick 20)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads while timing (default 1)")
@@ -336,9 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     quick = bool(args.quick)
     channel_prune = (
-        args.channel_prune if args.channel_prune is not None else (0.25 if quick else 0.5)
+        args.channel_prune if args.channel_prune is not None else (0.25 if quick else 0.55)
     )
-    ft_epochs = args.finetune_epochs if args.finetune_epochs is not None else (0 if quick else 6)
+    ft_epochs = args.finetune_epochs if args.finetune_epochs is not None else (0 if quick else 12)
     repeats = args.repeats or (20 if quick else 300)
     banner("Milestone 2024: a CNN ready for production, every optimization measured", STORY)
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from tt_acceleration import bias_gelu, erf_, gelu_, layer_norm_inference
+from tt_acceleration import bias_gelu, erf_, gelu_, layer_norm_inference, relu_
 from tt_activations import gelu
 from tt_autograd import no_grad
 from tt_tensor import Tensor
@@ -81,3 +81,40 @@ def test_layer_norm_over_two_axes() -> None:
     np.testing.assert_allclose(layer_norm_inference(x, 2, None, None), plain, atol=1e-5)
     with pytest.raises(ValueError, match="normalise"):
         layer_norm_inference(x, 4, None, None)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(16, 1088), (3, 5, 7), (1,), (0, 4)])
+def test_relu_in_place_equals_maximum(dtype: type, shape: tuple[int, ...]) -> None:
+    x = _x(shape).astype(dtype)
+    if x.size:
+        x.flat[0] = np.nan  # NaN passes through as np.maximum's does
+    want = np.maximum(x, 0)
+    got = relu_(x)
+    assert got is x and x.dtype == dtype
+    np.testing.assert_array_equal(x, want)
+
+
+def test_relu_on_views_and_beyond_the_zeros_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tt_acceleration.fused as fused
+
+    base = _x((6, 10))
+    view = base[:, ::2]  # not contiguous: the scalar path
+    want = base.copy()
+    want[:, ::2] = np.maximum(want[:, ::2], 0)
+    relu_(view)
+    np.testing.assert_array_equal(base, want)
+    monkeypatch.setattr(fused, "_ZEROS_MAX", 8)  # too big for the zeros: the scalar path
+    monkeypatch.setattr(fused, "_SHAPED", {})
+    y = _x((4, 5))
+    want = np.maximum(y, 0)
+    relu_(y)
+    np.testing.assert_array_equal(y, want)
+
+
+def test_relu_zeros_stay_zero_and_read_only() -> None:
+    import tt_acceleration.fused as fused
+
+    relu_(_x((64, 64)))
+    zeros = fused._ZEROS[np.dtype(np.float32)]
+    assert not zeros.flags.writeable and not zeros.any()

@@ -8,7 +8,7 @@ from tt_acceleration import ConvAutotuner, batched_inference, compile_inference
 from tt_activations import GELU, ReLU, Sigmoid, Tanh
 from tt_autograd import no_grad
 from tt_layers import Dropout, Flatten, Linear, Module, Sequential
-from tt_spatial import BatchNorm2d, CifarResNet, Conv2d, MaxPool2d, SimpleCNN
+from tt_spatial import AdaptiveAvgPool2d, BatchNorm2d, CifarResNet, Conv2d, MaxPool2d, SimpleCNN
 from tt_tensor import Tensor, manual_seed, randn
 from tt_transformers import LayerNorm
 
@@ -40,13 +40,47 @@ def test_cnn_plan_fuses_relu_and_keeps_input(tuner: ConvAutotuner) -> None:
     x = randn(2, 1, 28, 28)
     x_before = x.data.copy()
     plan = compile_inference(model, autotuner=tuner)
-    assert "Conv2d(4, 1, 5, 5) + relu" in plan.describe()
+    # the ReLU between the convolution and the max-pooling moves after the pooling
+    assert "Conv2d(4, 1, 5, 5)\n" in plan.describe()
+    assert "MaxPool2d(2, 2) + relu" in plan.describe()
     first = plan(x)
     second = plan(x)
     np.testing.assert_array_equal(x.data, x_before)
     np.testing.assert_array_equal(first.data, second.data)
     assert first.data is not second.data  # results do not share the reused buffers
     np.testing.assert_allclose(first.data, _plain(model, x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("act", [ReLU, GELU, Tanh])
+def test_relu_moves_after_pooling_only_when_it_may(tuner: ConvAutotuner, act: type) -> None:
+    manual_seed(4)
+    pooled = Sequential(Conv2d(2, 3, 3, padding=1), act(), MaxPool2d(2))
+    unpoolable = Sequential(Conv2d(2, 3, 3, padding=1), act(), MaxPool2d(2, padding=1))
+    x = randn(2, 2, 8, 8) * 3
+    for model in (pooled, unpoolable):
+        plan = compile_inference(model, autotuner=tuner)
+        moved = act is ReLU and model is pooled
+        assert ("+ relu" in plan.steps[1].name) is moved
+        assert (" + " in plan.steps[0].name) is (not moved)  # else fused into the conv
+        np.testing.assert_allclose(plan(x).data, _plain(model, x), rtol=1e-5, atol=1e-6)
+
+
+def test_average_pooling_folds_into_the_linear(
+    tuner: ConvAutotuner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tt_acceleration.plan import PooledLinearStep
+
+    manual_seed(5)
+    model = Sequential(
+        Sequential(Conv2d(2, 4, 3), ReLU()), AdaptiveAvgPool2d(1), Flatten(), Linear(4, 3), Tanh()
+    )
+    x = randn(3, 2, 7, 6) * 2
+    plan = compile_inference(model, autotuner=tuner)
+    assert plan.steps[-1].name == "AdaptiveAvgPool2d(1) + Flatten + Linear(4, 3) + tanh"
+    want = _plain(model, x)
+    np.testing.assert_allclose(plan(x).data, want, rtol=1e-5, atol=1e-6)
+    monkeypatch.setattr(PooledLinearStep, "MAX_EXPANDED", 1)  # too big: pool, then matmul
+    np.testing.assert_allclose(plan(x).data, want, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("act", [ReLU, GELU, Tanh, Sigmoid])

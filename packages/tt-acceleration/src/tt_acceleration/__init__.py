@@ -1,7 +1,7 @@
 """TinyTorch module 18: make real models faster, and measure that they are.
 
 * `fold_batchnorm`: BatchNorm folded into the Conv2d/Linear before it (eval).
-* `bias_gelu`, `gelu_`, `layer_norm_inference`: fused kernels with `out=` buffers.
+* `bias_gelu`, `gelu_`, `relu_`, `layer_norm_inference`: fused kernels with `out=` buffers.
 * `compile_inference`: a model as NumPy steps with reused buffers, in-place
   activations, folded BatchNorm and autotuned convolutions.
 * `ConvAutotuner` / `fast_conv2d`: im2col, einsum or shift-and-accumulate,
@@ -27,7 +27,7 @@ from .conv import (
     fast_conv2d,
 )
 from .folding import can_fold, fold_batchnorm, fold_conv_bn, fold_linear_bn, replace_child
-from .fused import bias_gelu, erf_, gelu_, layer_norm_inference
+from .fused import bias_gelu, erf_, gelu_, layer_norm_inference, relu_
 from .plan import InferencePlan, Step, compile_inference
 from .teaching import (
     LoopVsVectorized,
@@ -70,6 +70,7 @@ __all__ = [
     "layer_norm_inference",
     "naive_conv2d",
     "naive_matmul",
+    "relu_",
     "replace_child",
     "set_blas_threads",
 ]

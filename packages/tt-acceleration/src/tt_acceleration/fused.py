@@ -36,6 +36,49 @@ def _scratch(like: Array, work: list[Array] | None, i: int) -> Array:
     return work[i]
 
 
+# Read-only zeros per dtype, grown on demand, for `relu_` to compare against, and the
+# views of them already shaped (a plan's activations have a few fixed shapes).
+_ZEROS: dict[np.dtype[Any], Array] = {}
+_SHAPED: dict[tuple[tuple[int, ...], np.dtype[Any]], Array] = {}
+_ZEROS_MAX = 1 << 22  # elements (16 MiB of float32): beyond that the scalar path
+_SHAPED_MAX = 256
+
+
+def _zeros_like(x: Array) -> Array | None:
+    """Read-only zeros shaped like `x` (views of one shared array), or None if too big."""
+    key = (x.shape, x.dtype)
+    view = _SHAPED.get(key)
+    if view is not None:
+        return view
+    n = x.size
+    if n > _ZEROS_MAX:
+        return None
+    zeros = _ZEROS.get(x.dtype)
+    if zeros is None or zeros.size < n:
+        # np.zeros asks for zeroed pages: untouched ones cost no memory
+        zeros = np.zeros(max(n, 1 << 12), dtype=x.dtype)
+        zeros.flags.writeable = False
+        _ZEROS[x.dtype] = zeros
+    if len(_SHAPED) >= _SHAPED_MAX:
+        _SHAPED.clear()
+    view = _SHAPED[key] = zeros[:n].reshape(x.shape)
+    return view
+
+
+def relu_(x: Array) -> Array:
+    """ReLU in place: `np.maximum(x, 0)` against an array of zeros, not the scalar 0.
+
+    The result and its NaN handling are np.maximum's either way, but NumPy
+    runs its vectorized loop only when both operands are arrays of the same
+    layout: against a broadcast scalar its loop measured about 3x slower here
+    (a 16 x 1088 float32 activation: 7.2 µs against 1.9 µs).
+    """
+    zeros = _zeros_like(x) if x.flags.c_contiguous else None
+    if zeros is None:
+        return np.maximum(x, 0, out=x)
+    return np.maximum(x, zeros, out=x)
+
+
 def erf_(z: Array, work: list[Array] | None = None) -> Array:
     """erf(z) computed in place in `z` with two scratch buffers."""
     a = _scratch(z, work, 0)

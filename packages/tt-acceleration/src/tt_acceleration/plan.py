@@ -24,7 +24,7 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +47,7 @@ from tt_transformers import LayerNorm
 from .buffered import BufferedConv2d, Scratch
 from .conv import ConvAutotuner, default_autotuner, pair
 from .folding import fold_batchnorm
-from .fused import gelu_, layer_norm_inference
+from .fused import gelu_, layer_norm_inference, relu_
 
 Array: TypeAlias = npt.NDArray[Any]
 
@@ -75,16 +75,12 @@ class _Buffers:
         return buf
 
 
-def _relu_(x: Array) -> None:
-    np.maximum(x, 0, out=x)
-
-
-def _in_place(kind: str | None, work: list[Array]) -> Callable[[Array], None] | None:
+def _in_place(kind: str | None, work: list[Array]) -> Callable[[Array], object] | None:
     """`_activate` bound to one kind (ReLU without any dispatch: it is the common one)."""
     if kind is None:
         return None
     if kind == "relu":
-        return _relu_
+        return relu_
     return lambda x: _activate(x, kind, work)
 
 
@@ -93,7 +89,7 @@ def _activate(x: Array, kind: str | None, work: list[Array]) -> None:
     if kind is None:
         return
     if kind == "relu":
-        np.maximum(x, 0, out=x)
+        relu_(x)
     elif kind in ("gelu", "gelu_tanh"):
         gelu_(x, "tanh" if kind == "gelu_tanh" else "none", work)
     elif kind == "tanh":
@@ -258,15 +254,16 @@ class MaxPoolStep(Step):
     whole rows), then over its columns (kw slices), kh + kw passes, not kh * kw.
     """
 
-    def __init__(self, pool: MaxPool2d) -> None:
+    def __init__(self, pool: MaxPool2d, relu: bool = False) -> None:
         self.k = pair(pool.kernel_size)
+        self.relu = relu
         self.s = pair(pool.stride)
         self.buffers = _Buffers()
         self._source: Array | None = None
         self._shape: tuple[int, ...] = ()
         self._strides: tuple[int, ...] = ()
         self._views: tuple[list[Array], Array, list[Array], Array]
-        self.name = f"MaxPool2d{self.k}"
+        self.name = f"MaxPool2d{self.k}" + (" + relu" if relu else "")
 
     def _buffer(self, x: Array, shape: tuple[int, ...], order: tuple[int, ...]) -> Array:
         buf = self.buffers.get(
@@ -297,6 +294,8 @@ class MaxPoolStep(Step):
         row_tiles, rows, col_tiles, out = self._views
         _max_into(rows, row_tiles)
         _max_into(out, col_tiles)
+        if self.relu:
+            relu_(out)
         return out, True
 
 
@@ -318,6 +317,42 @@ class GlobalAvgPoolStep(Step):
         # than the arithmetic on a 4x4 map
         out = np.add.reduce(x, axis=(2, 3), keepdims=True)
         out *= x.dtype.type(1.0 / (x.shape[2] * x.shape[3]))
+        return out, True
+
+
+class PooledLinearStep(Step):
+    """Global average pooling, flatten and a Linear as one matmul.
+
+    Averaging is linear, so it folds into the Linear's weights: each input
+    feature's weight row repeated for the h*w positions it averages, divided by
+    h*w. At batch 1 the three NumPy steps cost more than the arithmetic; this
+    is one matmul over the (N, C*h*w) input. The expanded weights are made once
+    per map size (up to `MAX_EXPANDED` elements; beyond that, pool then matmul).
+    """
+
+    MAX_EXPANDED = 1 << 18
+
+    def __init__(self, linear: LinearStep) -> None:
+        self.linear = linear
+        self.expanded: dict[tuple[int, int], Array] = {}
+        self.buffers = _Buffers()
+        self.name = f"AdaptiveAvgPool2d(1) + Flatten + {linear.name}"
+
+    def run(self, x: Array, owned: bool) -> tuple[Array, bool]:
+        n, c, h, w = x.shape
+        lin = self.linear
+        if c * h * w * lin.wt.shape[1] > self.MAX_EXPANDED:
+            pooled = np.add.reduce(x, axis=(2, 3)) * x.dtype.type(1.0 / (h * w))
+            return lin.run(pooled, True)
+        wt = self.expanded.get((h, w))
+        if wt is None:
+            rows = np.repeat(lin.wt, h * w, axis=0) * (1.0 / (h * w))
+            wt = self.expanded[(h, w)] = rows.astype(lin.wt.dtype)
+        out = self.buffers.get((x.shape, x.dtype), (n, wt.shape[1]), np.result_type(x, wt))
+        np.matmul(x.reshape(n, c * h * w), wt, out=out)
+        if lin.b is not None:
+            out += lin.b
+        _activate(out, lin.activation, lin.work)
         return out, True
 
 
@@ -388,12 +423,24 @@ def _activation_kind(module: Any) -> str | None:
 
 
 def _children(model: Any) -> list[Any]:
-    """The layers to compile, without those that are the identity in evaluation mode
-    (so an activation after a folded BatchNorm still fuses into the convolution)."""
-    layers = list(model._modules.values()) if isinstance(model, Sequential) else [model]
-    return [
-        m for m in layers if m is not None and not isinstance(m, Identity | Dropout | Dropout2d)
-    ]
+    """The layers to compile, nested Sequentials flattened (so fusions see across their
+    borders), without those that are the identity in evaluation mode (so an activation
+    after a folded BatchNorm still fuses into the convolution)."""
+    if not isinstance(model, Sequential):
+        return [model]
+    layers = [m for child in model._modules.values() if child is not None for m in _children(child)]
+    return [m for m in layers if not isinstance(m, Identity | Dropout | Dropout2d)]
+
+
+def _poolable(layer: Any) -> TypeGuard[MaxPool2d]:
+    """A max-pooling `MaxPoolStep` runs (no padding, dilation, ceil mode or indices)."""
+    return (
+        isinstance(layer, MaxPool2d)
+        and pair(layer.padding) == (0, 0)
+        and pair(layer.dilation) == (1, 1)
+        and not layer.ceil_mode
+        and not layer.return_indices
+    )
 
 
 def _compile(
@@ -410,33 +457,41 @@ def _compile(
         act = _activation_kind(nxt) if nxt is not None else None
         step: Step | None = None
         consumed = 1
-        if isinstance(layer, Sequential):
-            steps.extend(_compile(layer, tuner, fallbacks, scratch))
-            i += 1
-            continue
         if isinstance(layer, Linear):
             step, consumed = LinearStep(layer, act), 2 if act else 1
         elif isinstance(layer, Conv2d) and layer.padding_mode == "zeros":
+            after = layers[i + 2] if i + 2 < len(layers) else None
+            # ReLU then max-pooling is max-pooling then ReLU (ReLU is monotone, so it
+            # commutes with max), and after the pool it has a quarter of the values
+            pool = after if act == "relu" and _poolable(after) else None
             try:
-                step, consumed = ConvStep(layer, tuner, act, scratch), 2 if act else 1
+                step = ConvStep(layer, tuner, None if pool else act, scratch)
+                consumed = 2 if act else 1
             except NotImplementedError:
                 step = None
+            if step is not None and pool is not None:
+                steps.append(step)
+                step, consumed = MaxPoolStep(pool, relu=True), 3
         elif _activation_kind(layer) is not None:
             step = ActivationStep(str(_activation_kind(layer)))
         elif isinstance(layer, BatchNorm1d | BatchNorm2d) and layer.running_mean is not None:
             step = ChannelAffineStep(layer)
         elif isinstance(layer, LayerNorm):
             step = LayerNormStep(layer)
-        elif (
-            isinstance(layer, MaxPool2d)
-            and pair(layer.padding) == (0, 0)
-            and pair(layer.dilation) == (1, 1)
-            and not layer.ceil_mode
-            and not layer.return_indices
-        ):
+        elif _poolable(layer):
             step = MaxPoolStep(layer)
         elif isinstance(layer, AdaptiveAvgPool2d) and layer.output_size in (1, (1, 1)):
             step = GlobalAvgPoolStep()
+            flat, linear = layers[i + 1 : i + 3] if i + 3 <= len(layers) else (None, None)
+            if (
+                isinstance(flat, Flatten)
+                and (flat.start_dim, flat.end_dim) in ((1, -1), (1, 3), (-3, -1))
+                and isinstance(linear, Linear)
+            ):
+                after = layers[i + 3] if i + 3 < len(layers) else None
+                act = _activation_kind(after) if after is not None else None
+                step = PooledLinearStep(LinearStep(linear, act))
+                consumed = 4 if act else 3
         elif isinstance(layer, Flatten):
             step = FlattenStep(layer.start_dim, layer.end_dim)
         elif isinstance(layer, Residual):
