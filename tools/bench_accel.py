@@ -167,6 +167,23 @@ def bench_fused(b: Bench) -> None:
         f"[{cmp.speedup_ci[0]:.2f}, {cmp.speedup_ci[1]:.2f}] ({verdict(cmp)})."
     )
 
+    # ReLU in place at the size of a small CNN's activation at batch 1 (16 channels, 32x34)
+    act = rng.standard_normal((16, 32 * 34), dtype=np.float32)
+    want = np.maximum(act, 0)
+    scalar_in, zeros_in = act.copy(), act.copy()
+    cmp, _ = b.pair(
+        (
+            "ReLU in place 16x1088 (np.maximum against the scalar 0)",
+            lambda: np.maximum(scalar_in, 0, out=scalar_in),
+        ),
+        ("ReLU in place 16x1088 (relu_: against shared zeros)", lambda: acc.relu_(zeros_in)),
+        max_diff(want, acc.relu_(act.copy())),
+    )
+    b.sections.append(
+        f"- ReLU in place (16×1088): {cmp.speedup:.2f}× "
+        f"[{cmp.speedup_ci[0]:.2f}, {cmp.speedup_ci[1]:.2f}] ({verdict(cmp)})."
+    )
+
     ln = LayerNorm(width)
     assert ln.weight is not None and ln.bias is not None
     ln.weight.data[...] = rng.uniform(0.5, 1.5, width)
