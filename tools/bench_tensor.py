@@ -41,8 +41,15 @@ def _calls_for(fn: Callable[[], Any], budget: float) -> int:
     return max(1, int(budget / max(time.perf_counter() - t0, 1e-7)))
 
 
+Release = tuple[Callable[[], None], Callable[[], None]]
+
+
 def paired_time(
-    fa: Callable[[], Any], fb: Callable[[], Any], min_time: float = 0.2, repeats: int = 15
+    fa: Callable[[], Any],
+    fb: Callable[[], Any],
+    min_time: float = 0.2,
+    repeats: int = 15,
+    release: Release | None = None,
 ) -> tuple[float, float, float]:
     """Median time per call of `fa` and `fb`, and the median of the per-round ratios b/a.
 
@@ -52,18 +59,26 @@ def paired_time(
     untimed call: the first call after the other side ran pays for the other
     side's way of leaving the heap (at 512 x 512, about a thousand page faults,
     measured with getrusage), which neither side pays when it runs alone.
+    `release` (untimed, after each burst) drops what a side keeps between its
+    calls (its gradients), so each burst starts from the heap the other side
+    left, not one still holding the other side's arrays: otherwise glibc's
+    malloc may hand one side, at random, memory it gives back to the system
+    and faults in again on every call.
     """
     na, nb = _calls_for(fa, min_time / repeats), _calls_for(fb, min_time / repeats)
     ta: list[float] = []
     tb: list[float] = []
     for r in range(repeats):
-        order = ((fa, na, ta), (fb, nb, tb))
-        for fn, n, out in order if r % 2 == 0 else order[::-1]:
+        ra, rb = release if release is not None else (None, None)
+        order = ((fa, na, ta, ra), (fb, nb, tb, rb))
+        for fn, n, out, done in order if r % 2 == 0 else order[::-1]:
             fn()
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()
             out.append((time.perf_counter() - t0) / n)
+            if done is not None:
+                done()
     ratios = [b / a for a, b in zip(ta, tb, strict=True)]
     return float(np.median(ta)), float(np.median(tb)), float(np.median(ratios))
 
@@ -78,19 +93,32 @@ def rows(sizes: list[int], min_time: float) -> list[Row]:
 
 def add_steps(
     a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]
-) -> tuple[Callable[[], Any], Callable[[], None]]:
-    """`(a + b).sum().backward()` in NumPy (forward plus both gradients by hand) and in Tensor."""
+) -> tuple[Callable[[], Any], Callable[[], None], Release]:
+    """`(a + b).sum().backward()` in NumPy (forward plus both gradients by hand) and in
+    Tensor, and how each drops the gradients it keeps."""
     ga, gb = tt.Tensor(a, requires_grad=True), tt.Tensor(b, requires_grad=True)
 
+    grads: list[Any] = []
+
     def numpy_step() -> Any:
+        grads.clear()
         c = a + b
-        return c.sum(), np.ones_like(c), np.ones_like(c)
+        grads.extend((np.ones_like(c), np.ones_like(c)))
+        return c.sum()
 
     def tensor_step() -> None:
         ga.grad = gb.grad = None
         (ga + gb).sum().backward()
 
-    return numpy_step, tensor_step
+    return numpy_step, tensor_step, (grads.clear, _drop_grads(ga, gb))
+
+
+def _drop_grads(*tensors: tt.Tensor) -> Callable[[], None]:
+    def drop() -> None:
+        for t in tensors:
+            t.grad = None
+
+    return drop
 
 
 def size_rows(n: int, min_time: float) -> list[Row]:
@@ -103,32 +131,59 @@ def size_rows(n: int, min_time: float) -> list[Row]:
     gb = tt.Tensor(b, requires_grad=True)
     ones = np.ones((n, n), dtype=np.float32)
 
+    mm_grads: list[Any] = []
+
     def np_matmul_fb() -> Any:
+        mm_grads.clear()
         c = a @ b
         g = np.ones_like(c)
-        return c.sum(), g @ b.T, a.T @ g
+        mm_grads.extend((g @ b.T, a.T @ g))
+        return c.sum()
 
     def tt_matmul_fb() -> None:
         ga.grad = gb.grad = None
         (ga @ gb).sum().backward()
 
-    np_add_fb, tt_add_fb = add_steps(a, b)
+    np_add_fb, tt_add_fb, add_release = add_steps(a, b)
+
+    sum_grads: list[Any] = []
 
     def np_sum_fb() -> Any:
-        return a.sum(axis=1).sum(), np.broadcast_to(ones[:, :1], a.shape).copy()
+        sum_grads.clear()
+        sum_grads.append(np.broadcast_to(ones[:, :1], a.shape).copy())
+        return a.sum(axis=1).sum()
 
     def tt_sum_fb() -> None:
         ga.grad = None
         ga.sum(1).sum().backward()
 
-    cases = [
-        ("matmul", lambda: a @ b, lambda: ta @ tb, np_matmul_fb, tt_matmul_fb),
-        ("add", lambda: a + b, lambda: ta + tb, np_add_fb, tt_add_fb),
-        ("sum(dim=1)", lambda: a.sum(1), lambda: ta.sum(1), np_sum_fb, tt_sum_fb),
+    drop = _drop_grads(ga, gb)
+    cases: list[
+        tuple[
+            str, Callable[[], Any], Callable[[], Any], Callable[[], Any], Callable[[], Any], Release
+        ]
+    ] = [
+        (
+            "matmul",
+            lambda: a @ b,
+            lambda: ta @ tb,
+            np_matmul_fb,
+            tt_matmul_fb,
+            (mm_grads.clear, drop),
+        ),
+        ("add", lambda: a + b, lambda: ta + tb, np_add_fb, tt_add_fb, add_release),
+        (
+            "sum(dim=1)",
+            lambda: a.sum(1),
+            lambda: ta.sum(1),
+            np_sum_fb,
+            tt_sum_fb,
+            (sum_grads.clear, drop),
+        ),
     ]
-    for name, npf, ttf, npfb, ttfb in cases:
+    for name, npf, ttf, npfb, ttfb, release in cases:
         out.append((name, n, *paired_time(npf, ttf, min_time), "forward"))
-        out.append((name, n, *paired_time(npfb, ttfb, min_time), "fwd+bwd"))
+        out.append((name, n, *paired_time(npfb, ttfb, min_time, release=release), "fwd+bwd"))
     return out
 
 
@@ -151,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     overhead_plain = t_plain - t_np
     t_np, t_graph, _ = paired_time(lambda: x + y, lambda: gx + ty)
     overhead_graph = t_graph - t_np
-    t_np, t_step, _ = paired_time(*add_steps(x, y))
+    np_step, tt_step, step_release = add_steps(x, y)
+    t_np, t_step, _ = paired_time(np_step, tt_step, release=step_release)
     overhead_step = t_step - t_np
 
     lines = [
@@ -191,7 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         "",
         "fwd+bwd compares `(a op b).sum().backward()` with NumPy computing the same forward "
-        "and the same gradient arrays by hand. Times are medians over 15 rounds; a ratio is "
+        "and the same gradient arrays by hand, which it keeps until its next step starts, as "
+        "`.grad` keeps them until `.grad = None`: both sides then free and allocate the same "
+        "arrays at the same points, and each drops what it keeps at the end of its timed "
+        "burst, so neither starts on a heap the other still fills. "
+        "Times are medians over 15 rounds; a ratio is "
         "the median of the rounds' Tensor/NumPy ratios (each round times both, back to back). "
         "Target: within 1.10× of NumPy at size ≥ 512.",
         '"kept memory": the same table measured in a child process whose glibc malloc keeps '

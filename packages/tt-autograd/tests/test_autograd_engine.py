@@ -182,6 +182,22 @@ def test_adopted_gradients_never_alias_other_arrays() -> None:
     assert not np.shares_memory(x.grad.data, w.grad.data)
 
 
+def test_grad_from_a_broadcast_gradient_is_its_own_writable_array() -> None:
+    """sum() hands back one value viewed everywhere (strides 0); each leaf gets a real copy."""
+    a = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    b = Tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    (a + b).sum().backward()
+    for t in (a, b):
+        assert t.grad is not None and t.grad.dtype == np.float32
+        g = t.grad.data
+        assert g.flags.writeable and g.flags.c_contiguous and g.strides == (12, 4)
+    assert a.grad is not None and b.grad is not None
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data[0, 0] = 5.0  # writing one element changes only that element
+    np.testing.assert_array_equal(a.grad.data.ravel(), [5.0, 1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(b.grad.data, np.ones((2, 3)))
+
+
 def test_custom_function_results_are_copied_into_grad() -> None:
     """A Function may hand back an array it keeps; `.grad` must not alias it."""
     kept = np.full(3, 5.0)

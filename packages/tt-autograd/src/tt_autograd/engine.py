@@ -90,15 +90,29 @@ def _one(dtype: np.dtype[Any]) -> Array:
     return one
 
 
-def _accumulate_leaf(t: Tensor, g: Array, steal: bool = False) -> None:
-    """Add `g` into `t.grad`; `steal` adopts `g` itself when nothing else can see it."""
-    if t.grad is None:
-        dtype = t.data.dtype
-        t.grad = Tensor(g if steal and g.dtype == dtype else g.astype(dtype, copy=True))
-    elif t.grad.data.flags.writeable and t.grad.data.shape == g.shape:
+def _accumulate_leaf(t: Tensor, g: Array) -> None:
+    """Add `g` into `t.grad`, which already holds a gradient."""
+    assert t.grad is not None
+    if t.grad.data.flags.writeable and t.grad.data.shape == g.shape:
         np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
     else:
         t.grad.data = t.grad.data + g
+
+
+def _first_grad(t: Tensor, g: Array, steal: bool = False) -> None:
+    """`t.grad` from `g`: `g` itself if `steal` (nothing else can see it), else a copy."""
+    dtype = t.data.dtype
+    if g.dtype != dtype:
+        t.grad = Tensor(g.astype(dtype))
+    else:  # copy() is cheaper to call than astype(copy=True) and also makes it contiguous
+        t.grad = Tensor(g if steal else g.copy())
+
+
+def _to_leaf(t: Tensor, g: Array) -> None:
+    if t.grad is None:
+        _first_grad(t, g)
+    else:
+        _accumulate_leaf(t, g)
 
 
 def _adoptable(gi: Array, g: Array, grads: Grads) -> bool:
@@ -106,6 +120,22 @@ def _adoptable(gi: Array, g: Array, grads: Grads) -> bool:
     if gi is g or gi.base is not None or not gi.flags.writeable:
         return False  # the incoming gradient, a view, or read-only
     return len(grads) == 1 or sum(x is gi for x in grads) == 1
+
+
+def _seed(out: Tensor, seed: Tensor | None) -> Array:
+    """The gradient that starts the walk at `out`: 1 for a scalar, else `seed`."""
+    if seed is None:
+        if out.data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs, got shape "
+                f"{out.shape}: pass a gradient tensor of that shape"
+            )
+        one = _one(out.data.dtype)
+        return one if out.data.ndim == 0 else one.reshape(out.data.shape)
+    garr = np.asarray(seed.data, dtype=out.data.dtype)
+    if garr.shape != out.shape:
+        raise RuntimeError(f"gradient has shape {garr.shape} but the output has shape {out.shape}")
+    return garr
 
 
 def run_backward(
@@ -130,43 +160,30 @@ def run_backward(
         else:
             node_targets[t.grad_fn] = t
     pending: dict[Node, Array] = {}
-    roots: list[Node] = []
+    heap: list[tuple[int, Node]] = []
     for out, seed in zip(outputs, grad_outputs, strict=True):
-        if seed is None:
-            if out.data.size != 1:
-                raise RuntimeError(
-                    f"grad can be implicitly created only for scalar outputs, got shape "
-                    f"{out.shape}: pass a gradient tensor of that shape"
-                )
-            garr = _one(out.data.dtype).reshape(out.data.shape)
-        else:
-            garr = np.asarray(seed.data, dtype=out.data.dtype)
-            if garr.shape != out.shape:
-                raise RuntimeError(
-                    f"gradient has shape {garr.shape} but the output has shape {out.shape}"
-                )
-        if out.grad_fn is None:  # a leaf: its gradient is the seed itself
+        garr = _seed(out, seed)
+        node = out.grad_fn
+        if node is None:  # a leaf: its gradient is the seed itself
             if id(out) in leaf_targets:
                 prev_seed = captured.get(id(out))
                 captured[id(out)] = garr if prev_seed is None else prev_seed + garr
             if accumulate:
-                _accumulate_leaf(out, garr)
-            continue
-        node = out.grad_fn
-        if node in pending:
+                _to_leaf(out, garr)
+        elif node in pending:
             pending[node] = pending[node] + garr
         else:
             pending[node] = garr
-            roots.append(node)
+            heap.append((-node.seq, node))
 
     # Newest node first: an operation is recorded only after its inputs exist, so
     # creation order is a topological order and every consumer of a node has run
     # before it (PyTorch's engine orders by the same sequence numbers). A heap of
     # the nodes that have received a gradient so far yields exactly that order.
-    heap = [(-node.seq, node) for node in roots]
     heapq.heapify(heap)
+    pop, push = heapq.heappop, heapq.heappush
     while heap:
-        node = heapq.heappop(heap)[1]
+        node = pop(heap)[1]
         g = pending.pop(node)
         if node.saved is None:
             raise RuntimeError(
@@ -179,7 +196,7 @@ def run_backward(
         if accumulate:
             produced = node.out()
             if produced is not None and produced._retain:
-                _accumulate_leaf(produced, g)
+                _to_leaf(produced, g)
         rule = node.rule
         grads = rule(node, g)
         # The built-in rules return either views of `g` or arrays they just made;
@@ -196,17 +213,22 @@ def run_backward(
                     f"shape {t.shape}"
                 )
             fn = t.grad_fn
-            if fn is None:
-                if leaf_targets and id(t) in leaf_targets:
-                    prev = captured.get(id(t))
-                    captured[id(t)] = gi.copy() if prev is None else prev + gi
-                if accumulate:
-                    _accumulate_leaf(t, gi, trusted and _adoptable(gi, g, grads))
-            elif fn in pending:
-                pending[fn] = pending[fn] + gi
+            if fn is not None:  # an operation's output: gather its gradient
+                if fn in pending:
+                    pending[fn] = pending[fn] + gi
+                else:
+                    pending[fn] = gi
+                    push(heap, (-fn.seq, fn))
+                continue
+            if leaf_targets and id(t) in leaf_targets:
+                prev = captured.get(id(t))
+                captured[id(t)] = gi.copy() if prev is None else prev + gi
+            if not accumulate:
+                continue
+            if t.grad is None:
+                _first_grad(t, gi, trusted and _adoptable(gi, g, grads))
             else:
-                pending[fn] = gi
-                heapq.heappush(heap, (-fn.seq, fn))
+                _accumulate_leaf(t, gi)
         if not retain_graph:
             node.saved = None  # type: ignore[assignment]
             node.inputs = ()

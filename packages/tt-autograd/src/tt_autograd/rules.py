@@ -228,13 +228,15 @@ def _broadcast_view(g: Array, shape: tuple[int, ...]) -> Array:
 
 def _reduced_grad(g: Array, node: Node, x: Array) -> Array:
     """The gradient of a reduction, as a view shaped like its input `x`."""
-    g = _cast(g, x)
+    if g.dtype != x.dtype:
+        g = g.astype(x.dtype)
     if g.size == 1 or (g.size > 1 and not any(g.strides)):
         # one value everywhere (a full reduction such as loss.sum(), or the gradient
         # of one): a view with all strides 0 onto a single element
         one = g if g.size == 1 else g[(0,) * g.ndim]
         view: Array = np.ndarray(x.shape, g.dtype, one, 0, (0,) * x.ndim)
-        view.flags.writeable = False
+        if view.flags.writeable:  # (a view of the read-only seed of backward() already is not)
+            view.flags.writeable = False
         return view
     return _broadcast_view(_expand_reduced(g, node), x.shape)
 

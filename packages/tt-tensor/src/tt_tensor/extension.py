@@ -77,7 +77,7 @@ def record(op: str, out: Tensor, inputs: tuple[Tensor, ...], **saved: Any) -> Te
 
 def require_engine(action: str) -> AutogradEngine:
     """The engine, or an error that says how to get one."""
-    engine = autograd_engine()
+    engine = _registry.engine or autograd_engine()
     if engine is None:
         raise RuntimeError(
             f"{action} needs automatic differentiation, which tt-tensor does not provide "
