@@ -6,7 +6,9 @@ run may overwrite what it no longer needs. `compile_inference` turns a
 
 * fold each BatchNorm into the Conv2d/Linear before it (`fold_batchnorm`),
 * fuse an activation into the layer before it (matmul, then bias + GELU/ReLU in
-  place in the matmul's output),
+  place in the matmul's output); a ReLU between a convolution and a max-pooling
+  runs after the pooling instead (same result, on fewer values), and
+  global average pooling + flatten + Linear become one matmul,
 * write every layer's output into a buffer allocated once per input shape and
   reused on every later call, and apply activations in place,
 * run each convolution with the formulation the autotuner measured fastest for
@@ -462,7 +464,7 @@ def _compile(
         elif isinstance(layer, Conv2d) and layer.padding_mode == "zeros":
             after = layers[i + 2] if i + 2 < len(layers) else None
             # ReLU then max-pooling is max-pooling then ReLU (ReLU is monotone, so it
-            # commutes with max), and after the pool it has a quarter of the values
+            # commutes with max), and after the pool there are fewer values (a quarter for 2x2)
             pool = after if act == "relu" and _poolable(after) else None
             try:
                 step = ConvStep(layer, tuner, None if pool else act, scratch)
