@@ -113,6 +113,20 @@ def test_retain_grad_keeps_intermediate_gradients() -> None:
     np.testing.assert_allclose(h.grad.data, 2 * h.data)
 
 
+def test_only_retained_outputs_are_referenced_by_their_node() -> None:
+    """A node refers to its output only after retain_grad(), and then weakly."""
+    x = tt.tensor([1.0, 2.0], requires_grad=True)
+    h, k = x * 3, x * 4
+    assert h.grad_fn.retained is None and k.grad_fn.retained is None
+    h.retain_grad()
+    ref = h.grad_fn.retained
+    assert h.retains_grad and ref is not None and ref() is h
+    (h + k).sum().backward()
+    assert h.grad is not None and k.grad is None  # k was not retained
+    x.retain_grad()  # a leaf: nothing to do, its .grad is always kept
+    assert x.grad is not None
+
+
 def test_custom_function_and_its_context() -> None:
     class Cube(ag.Function):
         @staticmethod

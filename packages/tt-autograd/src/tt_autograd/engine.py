@@ -32,23 +32,20 @@ class Node:
     """One recorded operation: `rule(node, grad_out)` returns one gradient per input.
 
     `seq` numbers nodes in the order they were recorded (see `run_backward`).
+    `retained` refers (weakly) to the output once `retain_grad()` asked for its
+    `.grad`; most outputs never do, so no reference is made for them.
     """
 
-    __slots__ = ("inputs", "name", "out", "rule", "saved", "seq")
+    __slots__ = ("inputs", "name", "retained", "rule", "saved", "seq")
 
     def __init__(
-        self,
-        name: str,
-        rule: Rule,
-        inputs: tuple[Tensor, ...],
-        saved: dict[str, Any],
-        out: Tensor,
+        self, name: str, rule: Rule, inputs: tuple[Tensor, ...], saved: dict[str, Any]
     ) -> None:
         self.name = name
         self.rule = rule
         self.inputs = inputs
         self.saved = saved
-        self.out: weakref.ref[Tensor] = weakref.ref(out)
+        self.retained: weakref.ref[Tensor] | None = None
         self.seq = next(_SEQUENCE)
 
     def __repr__(self) -> str:
@@ -71,8 +68,13 @@ class _Engine:
         except KeyError:
             raise RuntimeError(f"tt-autograd has no gradient rule for operation {op!r}") from None
         saved["out"] = out.data
-        out.grad_fn = Node(op, rule, inputs, saved, out)
+        out.grad_fn = Node(op, rule, inputs, saved)
         out.requires_grad = True
+
+    def retain_grad(self, tensor: Tensor) -> None:
+        node = tensor.grad_fn
+        if isinstance(node, Node):
+            node.retained = weakref.ref(tensor)
 
     def backward(self, tensor: Tensor, gradient: Tensor | None, retain_graph: bool) -> None:
         run_backward([tensor], [gradient], retain_graph, accumulate=True, self_made=self.own_rules)
@@ -193,9 +195,9 @@ def run_backward(
             )
         if node_targets and node in node_targets:
             captured[id(node_targets[node])] = g
-        if accumulate:
-            produced = node.out()
-            if produced is not None and produced._retain:
+        if accumulate and node.retained is not None:
+            produced = node.retained()
+            if produced is not None:
                 _to_leaf(produced, g)
         rule = node.rule
         grads = rule(node, g)

@@ -96,7 +96,6 @@ class Function:
                 _function_rule,
                 inputs,
                 {"cls": cls, "ctx": ctx, "positions": positions, "n_args": len(args)},
-                out,
             )
             out.grad_fn = node
             out.requires_grad = True

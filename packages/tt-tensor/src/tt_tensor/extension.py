@@ -37,6 +37,10 @@ class AutogradEngine(Protocol):
         """Propagate gradients from `tensor` to the leaves of its graph."""
         ...
 
+    def retain_grad(self, tensor: Tensor) -> None:
+        """Fill `tensor.grad` during backward although `tensor` is not a leaf."""
+        ...
+
 
 class _Registry:
     __slots__ = ("engine", "searched")

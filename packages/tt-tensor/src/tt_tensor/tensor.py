@@ -269,8 +269,10 @@ class Tensor(_Conversions):
         engine.backward(self, gradient, retain_graph)
 
     def retain_grad(self) -> None:
-        """Keep `.grad` on this non-leaf tensor after backward."""
+        """Keep `.grad` on this non-leaf tensor after backward (a leaf always has it)."""
         self._retain = True
+        if self.grad_fn is not None:  # only an engine records a grad_fn
+            extension.require_engine("Tensor.retain_grad()").retain_grad(self)
 
     @property
     def retains_grad(self) -> bool:
