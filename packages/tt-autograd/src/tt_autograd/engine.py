@@ -92,29 +92,19 @@ def _one(dtype: np.dtype[Any]) -> Array:
     return one
 
 
-def _accumulate_leaf(t: Tensor, g: Array) -> None:
-    """Add `g` into `t.grad`, which already holds a gradient."""
-    assert t.grad is not None
-    if t.grad.data.flags.writeable and t.grad.data.shape == g.shape:
-        np.add(t.grad.data, g, out=t.grad.data, casting="unsafe")
+def _accumulate_leaf(t: Tensor, g: Array, steal: bool = False) -> None:
+    """Add `g` into `t.grad`; `steal` adopts `g` itself when nothing else can see it."""
+    grad = t.grad
+    if grad is None:
+        dtype = t.data.dtype
+        if g.dtype != dtype:
+            t.grad = Tensor(g.astype(dtype))
+        else:  # copy() is cheaper to call than astype(copy=True), and makes it contiguous
+            t.grad = Tensor(g if steal else g.copy())
+    elif grad.data.flags.writeable and grad.data.shape == g.shape:
+        np.add(grad.data, g, out=grad.data, casting="unsafe")
     else:
-        t.grad.data = t.grad.data + g
-
-
-def _first_grad(t: Tensor, g: Array, steal: bool = False) -> None:
-    """`t.grad` from `g`: `g` itself if `steal` (nothing else can see it), else a copy."""
-    dtype = t.data.dtype
-    if g.dtype != dtype:
-        t.grad = Tensor(g.astype(dtype))
-    else:  # copy() is cheaper to call than astype(copy=True) and also makes it contiguous
-        t.grad = Tensor(g if steal else g.copy())
-
-
-def _to_leaf(t: Tensor, g: Array) -> None:
-    if t.grad is None:
-        _first_grad(t, g)
-    else:
-        _accumulate_leaf(t, g)
+        grad.data = grad.data + g
 
 
 def _adoptable(gi: Array, g: Array, grads: Grads) -> bool:
@@ -171,7 +161,7 @@ def run_backward(
                 prev_seed = captured.get(id(out))
                 captured[id(out)] = garr if prev_seed is None else prev_seed + garr
             if accumulate:
-                _to_leaf(out, garr)
+                _accumulate_leaf(out, garr)
         elif node in pending:
             pending[node] = pending[node] + garr
         else:
@@ -198,7 +188,7 @@ def run_backward(
         if accumulate and node.retained is not None:
             produced = node.retained()
             if produced is not None:
-                _to_leaf(produced, g)
+                _accumulate_leaf(produced, g)
         rule = node.rule
         grads = rule(node, g)
         # The built-in rules return either views of `g` or arrays they just made;
@@ -225,12 +215,9 @@ def run_backward(
             if leaf_targets and id(t) in leaf_targets:
                 prev = captured.get(id(t))
                 captured[id(t)] = gi.copy() if prev is None else prev + gi
-            if not accumulate:
-                continue
-            if t.grad is None:
-                _first_grad(t, gi, trusted and _adoptable(gi, g, grads))
-            else:
-                _accumulate_leaf(t, gi)
+            if accumulate:
+                steal = trusted and t.grad is None and _adoptable(gi, g, grads)
+                _accumulate_leaf(t, gi, steal)
         if not retain_graph:
             node.saved = None  # type: ignore[assignment]
             node.inputs = ()
