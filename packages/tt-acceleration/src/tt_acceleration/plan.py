@@ -258,8 +258,8 @@ class MaxPoolStep(Step):
 
     def __init__(self, pool: MaxPool2d, relu: bool = False) -> None:
         self.k = pair(pool.kernel_size)
-        self.relu = relu
         self.s = pair(pool.stride)
+        self.relu = relu
         self.buffers = _Buffers()
         self._source: Array | None = None
         self._shape: tuple[int, ...] = ()
@@ -336,6 +336,7 @@ class PooledLinearStep(Step):
 
     def __init__(self, linear: LinearStep) -> None:
         self.linear = linear
+        self.pool = GlobalAvgPoolStep()  # for maps too big to expand
         self.expanded: dict[tuple[int, int], Array] = {}
         self.buffers = _Buffers()
         self.name = f"AdaptiveAvgPool2d(1) + Flatten + {linear.name}"
@@ -344,8 +345,8 @@ class PooledLinearStep(Step):
         n, c, h, w = x.shape
         lin = self.linear
         if c * h * w * lin.wt.shape[1] > self.MAX_EXPANDED:
-            pooled = np.add.reduce(x, axis=(2, 3)) * x.dtype.type(1.0 / (h * w))
-            return lin.run(pooled, True)
+            pooled, _ = self.pool.run(x, owned)
+            return lin.run(pooled.reshape(n, c), True)
         wt = self.expanded.get((h, w))
         if wt is None:
             rows = np.repeat(lin.wt, h * w, axis=0) * (1.0 / (h * w))
