@@ -68,8 +68,8 @@ def paired_time(
     na, nb = _calls_for(fa, min_time / repeats), _calls_for(fb, min_time / repeats)
     ta: list[float] = []
     tb: list[float] = []
+    ra, rb = release if release is not None else (None, None)
     for r in range(repeats):
-        ra, rb = release if release is not None else (None, None)
         order = ((fa, na, ta, ra), (fb, nb, tb, rb))
         for fn, n, out, done in order if r % 2 == 0 else order[::-1]:
             fn()
